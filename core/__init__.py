@@ -1,0 +1,11 @@
+"""rnnsuite core: the shared recurrent backbone, the one Trainer and their contracts."""
+from core.config import RunConfig
+from core.errors import CheckpointError, ConfigError, DataError, RnnsuiteError
+from core.sequence import SequenceBatch, gather_last, lengths_to_mask, pad_sequences, reverse_within_lengths
+
+__all__ = [
+    "RunConfig", "SequenceBatch", "lengths_to_mask", "reverse_within_lengths", "gather_last",
+    "pad_sequences", "RnnsuiteError", "ConfigError", "DataError", "CheckpointError",
+]
+# build_backbone / CELLS / Pooling (core/backbone.py, core/pooling.py) and
+# Trainer / run_domain (core/trainer.py, core/run.py) are added to this face by their owners.
