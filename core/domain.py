@@ -54,6 +54,8 @@ class Domain:
     build_task: Callable[[RunConfig, dict], Any]
     run_baseline: Optional[Callable[[RunConfig, DataBundle], dict]] = None
     description: str = ""
+    baseline_name: Optional[str] = None
+    """The value of ``--baseline`` that runs ``run_baseline`` (vision: "logreg", nlp: "tfidf")."""
     quick_args: list[str] = field(default_factory=list)
     """Flags for the ``quick`` compare preset (embedded data, small budget)."""
     full_args: list[str] = field(default_factory=list)
