@@ -1,0 +1,60 @@
+"""The cell registry: one entry per recurrent cell, picked up by the backbone and every test.
+
+A *cell layer* is one layer in one direction. Its contract (what every entry must build):
+
+    layer = spec.build(input_size=F, hidden_size=H, **options)
+    outputs, state = layer(x, lengths, state)
+    # x (B, T, F); lengths (B,) int64 or None (= every sequence has length T)
+    # state: None, a (B, H) tensor, or a tuple of them (LSTM: (h, c))
+    # outputs (B, T, H): exact at valid steps (padded steps are zeroed by the backbone)
+    # state: each sequence's state after its own last valid step; a length-0
+    #        sequence keeps the state it was given (so chunked streaming works)
+
+The backbone does directions (reverse within lengths), stacking, dropout, layer norm
+and residuals, so a new cell is one small file plus one ``register_cell`` call.
+
+Example:
+    >>> from core.cells import CELL_REGISTRY
+    >>> CELL_REGISTRY["lstm"].state_parts
+    2
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """How to build one layer of a cell, and which options it accepts."""
+
+    name: str
+    build: Callable[..., nn.Module]
+    options: tuple[str, ...] = ()
+    """Cell-specific keyword options (e.g. ``nonlinearity``, ``init``, ``mode``)."""
+    state_parts: int = 1
+    """1 for a single hidden-state tensor, 2 for LSTM's (h, c)."""
+    description: str = ""
+    defaults: dict = field(default_factory=dict)
+
+
+CELL_REGISTRY: dict[str, CellSpec] = {}
+
+
+def register_cell(spec: CellSpec) -> CellSpec:
+    if spec.name in CELL_REGISTRY:
+        raise ValueError(f"cell {spec.name!r} is registered twice")
+    CELL_REGISTRY[spec.name] = spec
+    return spec
+
+
+# Importing a family registers its cells; order fixes the order of core.CELLS.
+from core.cells import fused  # noqa: E402,F401
+for _family in ("elman_ref", "indrnn", "minrnn"):
+    try:
+        __import__(f"core.cells.{_family}")
+    except ModuleNotFoundError as exc:  # family not written yet
+        if exc.name != f"core.cells.{_family}":
+            raise

@@ -1,0 +1,126 @@
+"""``rnn``, ``lstm`` and ``gru`` on torch's fused recurrent kernels (torch.lstm/gru/rnn_*).
+
+Each layer owns nn.LSTM-style weights (weight_ih, weight_hh, bias_ih, bias_hh), so the
+backbone can hand every layer's weights to one multi-layer fused call when all lengths are
+equal (exactly what ``nn.LSTM`` does), and run layer by layer when they are not.
+
+Variable lengths, exactly and without packing:
+- rnn/gru: the state *is* the output, so one padded pass plus a gather at length-1 is exact.
+- lstm: the cell state c is not in the outputs, so the batch is sorted by length and
+  advanced segment by segment between distinct lengths, dropping finished sequences;
+  each segment is one fused call (like packing, but per segment instead of per step).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.cells import CellSpec, register_cell
+from core.cells.common import check_init, init_gate_weights, last_state, zeros_state
+from core.errors import ConfigError
+
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
+
+
+class FusedLayer(nn.Module):
+    """One layer, one direction, of a torch-fused cell (``kind`` in lstm/gru/rnn_tanh/rnn_relu)."""
+
+    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto"):
+        super().__init__()
+        self.kind, self.hidden_size = kind, hidden_size
+        rows = GATES[kind] * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(rows, input_size))  # (G*H, F)
+        self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size))  # (G*H, H)
+        self.bias_ih = nn.Parameter(torch.empty(rows))
+        self.bias_hh = nn.Parameter(torch.empty(rows))
+        self.reset_parameters(check_init(init))
+
+    def reset_parameters(self, init: str) -> None:
+        bound = self.hidden_size ** -0.5
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)  # torch's default, kept for init="torch"
+        if init == "torch":
+            return
+        if init == "auto":  # IRNN (Le et al. 2015) for relu, orthogonal otherwise
+            init = "identity" if self.kind == "rnn_relu" else "orthogonal"
+        init_gate_weights(self.weight_ih, self.weight_hh, GATES[self.kind], init)
+        with torch.no_grad():
+            self.bias_ih.zero_()
+            self.bias_hh.zero_()
+            if self.kind == "lstm":  # gate order i, f, g, o: forget bias 1 (Jozefowicz 2015)
+                self.bias_ih[self.hidden_size:2 * self.hidden_size].fill_(1.0)
+
+    def flat_weights(self) -> list[Tensor]:
+        return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+
+    def forward(self, x: Tensor, lengths: Tensor | None, state=None):
+        if self.kind == "lstm":
+            h0, c0 = state if state is not None else (zeros_state(x, self.hidden_size),) * 2
+            if lengths is None:
+                out, h, c = torch.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)), self.flat_weights(),
+                                       True, 1, 0.0, self.training, False, True)
+                return out, (h[0], c[0])
+            return self._lstm_segments(x, lengths, h0, c0)
+        h0 = state if state is not None else zeros_state(x, self.hidden_size)
+        out, _ = FUSED_OPS[self.kind](x, h0.unsqueeze(0), self.flat_weights(),
+                                      True, 1, 0.0, self.training, False, True)  # (B, T, H)
+        return out, last_state(out, lengths, h0)
+
+    def _lstm_segments(self, x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor):
+        batch, steps, _ = x.shape
+        order = torch.argsort(lengths.cpu(), descending=True, stable=True)
+        sorted_lens = lengths.cpu()[order].tolist()
+        order = order.to(x.device)
+        xs = x.index_select(0, order)  # (B, T, F), longest first
+        h, c = h0.index_select(0, order).unsqueeze(0), c0.index_select(0, order).unsqueeze(0)  # (1, B, H)
+        pieces, start = [], 0
+        for end in sorted({n for n in sorted_lens if n > 0}):
+            active = sum(1 for n in sorted_lens if n >= end)  # a prefix, since sorted
+            seg, h_seg, c_seg = torch.lstm(xs[:active, start:end], (h[:, :active], c[:, :active]),
+                                           self.flat_weights(), True, 1, 0.0, self.training, False, True)
+            pieces.append(F.pad(seg, (0, 0, 0, 0, 0, batch - active)))  # (B, end-start, H)
+            h = torch.cat([h_seg, h[:, active:]], dim=1)  # finished sequences keep their state
+            c = torch.cat([c_seg, c[:, active:]], dim=1)
+            start = end
+        if start < steps:
+            pieces.append(x.new_zeros(batch, steps - start, self.hidden_size))
+        inverse = torch.argsort(order)
+        out = torch.cat(pieces, dim=1).index_select(0, inverse)  # (B, T, H)
+        return out, (h[0].index_select(0, inverse), c[0].index_select(0, inverse))
+
+
+def _rnn(*, input_size: int, hidden_size: int, nonlinearity: str = "tanh", init: str = "auto") -> FusedLayer:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ConfigError(f"nonlinearity: must be 'tanh' or 'relu', got {nonlinearity!r}")
+    return FusedLayer(kind=f"rnn_{nonlinearity}", input_size=input_size, hidden_size=hidden_size, init=init)
+
+
+def _lstm(*, input_size: int, hidden_size: int, init: str = "auto") -> FusedLayer:
+    return FusedLayer(kind="lstm", input_size=input_size, hidden_size=hidden_size, init=init)
+
+
+def _gru(*, input_size: int, hidden_size: int, init: str = "auto") -> FusedLayer:
+    return FusedLayer(kind="gru", input_size=input_size, hidden_size=hidden_size, init=init)
+
+
+register_cell(CellSpec("rnn", _rnn, ("nonlinearity", "init"), description="Elman RNN, torch-fused"))
+register_cell(CellSpec("lstm", _lstm, ("init",), state_parts=2, description="LSTM, torch-fused"))
+register_cell(CellSpec("gru", _gru, ("init",), description="GRU, torch-fused"))
+
+
+def fused_stack(layers: list[FusedLayer], x: Tensor, state, *, bidirectional: bool,
+                dropout: float, training: bool):
+    """All layers in one fused call (equal lengths only). state: torch layout (L*D, B, H)."""
+    kind = layers[0].kind
+    weights = [w for layer in layers for w in layer.flat_weights()]
+    num_layers = len(layers) // (2 if bidirectional else 1)
+    if state is None:
+        zeros = x.new_zeros(len(layers), x.shape[0], layers[0].hidden_size)  # (L*D, B, H)
+        state = (zeros, zeros) if kind == "lstm" else zeros
+    if kind == "lstm":
+        out, h, c = torch.lstm(x, state, weights, True, num_layers, dropout, training, bidirectional, True)
+        return out, (h, c)
+    out, h = FUSED_OPS[kind](x, state, weights, True, num_layers, dropout, training, bidirectional, True)
+    return out, h
