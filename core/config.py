@@ -7,8 +7,20 @@ dataclass written out in full; loading it back gives the same config.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
+import sys
+import types
+import typing
 from dataclasses import dataclass
-from typing import Literal, Optional
+from pathlib import Path
+from typing import Any, Literal, Optional, Sequence, TypeVar
+
+import yaml
+
+from core.errors import ConfigError
+
+C = TypeVar("C", bound="RunConfig")
 
 
 @dataclass
@@ -62,3 +74,158 @@ class RunConfig:
     download: bool = False
     progress: bool = True
     """Show a tqdm progress bar."""
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad field. Domains extend it (call super first)."""
+        _check_cell(self.cell)
+        positive = ("hidden", "layers", "batch_size", "max_bad_steps")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
+        non_negative = ("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
+                        "num_workers", "max_minutes", "limit_train", "limit_eval")
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be positive, got {self.lr}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        _check_path("--data", self.data)
+        for name in ("init_backbone", "config"):
+            value = getattr(self, name)
+            if value and not Path(value).expanduser().is_file():
+                raise ConfigError(f"--{_flag(name)}: no such file: {value}")
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _check_cell(cell: str) -> None:
+    """Validate against core.CELLS when the backbone module is installed."""
+    try:
+        import core
+
+        cells = getattr(core, "CELLS", None)
+        if cells is None:
+            from core.backbone import CELLS as cells  # noqa: N811
+    except ImportError:
+        return  # backbone not available yet: the model builder reports it
+    if cell not in cells:
+        raise ConfigError(f"--cell: unknown cell {cell!r} (choose from {', '.join(cells)})")
+
+
+def looks_like_path(value: str) -> bool:
+    """A --data value meant as a filesystem path rather than a dataset name."""
+    return any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~"))
+
+
+def _check_path(flag: str, value: str) -> None:
+    if value and looks_like_path(value) and not Path(value).expanduser().exists():
+        raise ConfigError(f"{flag}: no such file or directory: {value}")
+
+
+# ---------------------------------------------------------------- YAML and flags
+
+def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(cls: type[C], data: dict[str, Any], *, source: str = "config") -> C:
+    """Build ``cls`` from plain values, checking every field's type; ConfigError names the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of field: value, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{source}: unknown field {key!r} for {cls.__name__}")
+        values[key] = _coerce(hints[key], value, f"{source}: field {key!r}")
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(types, "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(arg, value, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} does not match {hint}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path).expanduser()
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise ConfigError(f"--config: cannot read {path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--config: {path} is not valid YAML ({str(err).splitlines()[0]})") from None
+
+
+def load_config(path: str | Path, cls: type[C]) -> C:
+    """Read a YAML file written by ``save_config`` (or by hand; missing fields keep defaults)."""
+    return config_from_dict(cls, read_yaml(path), source=str(path))
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+
+
+def _config_arg(argv: Sequence[str]) -> Optional[str]:
+    """The value of ``--config`` in argv (pre-scanned so its values become tyro's defaults)."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None,
+                 base: Optional[dict[str, Any]] = None) -> C:
+    """Flags (tyro, kebab-case) over ``--config FILE`` over ``base`` (a resumed run's config)
+    over the dataclass defaults; validated.
+
+    Example:
+        >>> parse_config(RunConfig, ["--hidden", "32", "--no-bidirectional"]).hidden
+        32
+    """
+    import tyro
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = _config_arg(argv)
+    default = config_from_dict(cls, dict(base or {}), source="resumed checkpoint config")
+    if path and path != "None":
+        overrides = config_from_dict(cls, read_yaml(path), source=str(path))  # type-checks the file
+        default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in read_yaml(path)})
+    cfg = tyro.cli(cls, args=argv, default=default, prog=prog, description=cls.__doc__)
+    cfg.validate()
+    return cfg
