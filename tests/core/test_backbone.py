@@ -57,7 +57,8 @@ def test_padded_outputs_are_zero_and_shapes(cell, layers, bi):
 
 @pytest.mark.parametrize("layers,bi", SHAPES, ids=SHAPE_IDS)
 def test_gradients_reach_first_step(cell, layers, bi):
-    backbone = build_backbone(cell, F_IN, HID, num_layers=layers, bidirectional=bi)
+    # 32 units: with relu cells (indrnn) a handful of units can all be off at some step
+    backbone = build_backbone(cell, F_IN, 32, num_layers=layers, bidirectional=bi)
     check_gradient_reaches_first_step(_split(backbone), _sequences())
 
 
