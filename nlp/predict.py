@@ -1,0 +1,148 @@
+"""Classify texts with a trained checkpoint; one line of output per input, in input order.
+
+    python -m nlp.predict --checkpoint runs/sst2/checkpoints/best.pt "a gorgeous film" "dull"
+    python -m nlp.predict --checkpoint runs/sst2/checkpoints/best.pt --file reviews.txt [--json]
+
+Output (tab-separated): ``input number, label, probability of that label, text preview``.
+An input that cannot be classified prints ``number, SKIPPED, reason`` and the batch goes on:
+empty text, binary data (NUL bytes, or over 10 % control/undecodable characters), text with
+no tokens. Invalid UTF-8 in otherwise textual lines is replaced by U+FFFD (read as ``<unk>``)
+and noted; texts over ``--max-chars`` characters are cut and noted. Exit status: 0 every input
+classified, 1 some skipped, 2 bad checkpoint or arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from core.checkpoint import load_checkpoint, load_for_inference
+from core.errors import CheckpointError, RnnsuiteError
+from core.sequence import pad_sequences
+from nlp.data import encode_text
+from nlp.vocab import PAD_ID, Vocab
+
+MAX_TOKENS_FALLBACK = 5000
+"""Token cap when the checkpoint kept whole texts (max_tokens 0): keeps one huge line cheap."""
+
+
+@dataclass
+class Verdict:
+    number: int
+    label: Optional[str] = None
+    probability: Optional[float] = None
+    note: str = ""
+    preview: str = ""
+
+
+def decode_input(raw: bytes | str) -> tuple[Optional[str], str]:
+    """(text or None, note): None with the reason when ``raw`` is not usable text."""
+    if isinstance(raw, bytes):
+        if b"\x00" in raw:
+            return None, "binary data (NUL bytes)"
+        try:
+            text, note = raw.decode("utf-8"), ""
+        except UnicodeDecodeError:
+            text, note = raw.decode("utf-8", errors="replace"), "invalid UTF-8 replaced by U+FFFD"
+    else:
+        text, note = raw, ""
+    if not text.strip():
+        return None, "empty text"
+    odd = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n"))
+    if odd > 0.1 * len(text):
+        return None, "binary data (not text)"
+    return text, note
+
+
+def load_checked(checkpoint: str) -> tuple[torch.nn.Module, dict, Vocab]:
+    """Model, meta and vocabulary; CheckpointError when the vocabulary does not fit the weights."""
+    from nlp.train import DOMAIN
+
+    state = load_checkpoint(checkpoint, domain=DOMAIN.name)
+    vocab = Vocab.from_meta(state["meta"].get("vocab") or {})
+    rows = state["model"].get("embedding.weight")
+    if rows is None or rows.shape[0] != len(vocab):
+        found = "no embedding" if rows is None else f"an embedding of {rows.shape[0]} rows"
+        raise CheckpointError(f"{checkpoint}: vocabulary has {len(vocab)} tokens but the model has {found}")
+    model, _, meta = load_for_inference(checkpoint, DOMAIN)
+    return model, meta, vocab
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, meta: dict, vocab: Vocab, inputs: Sequence[bytes | str], *,
+            max_chars: int = 100_000, batch_size: int = 64) -> list[Verdict]:
+    """A Verdict per input; bad inputs carry a reason instead of a label."""
+    max_tokens = int(meta.get("max_tokens") or 0) or MAX_TOKENS_FALLBACK
+    verdicts, ready = [], []
+    for number, raw in enumerate(inputs, start=1):
+        text, note = decode_input(raw)
+        verdict = Verdict(number, note=note)
+        verdicts.append(verdict)
+        if text is None:
+            continue
+        if len(text) > max_chars:
+            verdict.note = "; ".join(filter(None, [note, f"cut to the first {max_chars} of {len(text)} characters"]))
+            text = text[:max_chars]
+        verdict.preview = " ".join(text.split())[:60]
+        ids = encode_text(text, vocab, max_tokens)
+        if ids:
+            ready.append((verdict, torch.tensor(ids, dtype=torch.long)))
+        else:
+            verdict.note = "no tokens after normalisation"
+    ready.sort(key=lambda item: len(item[1]))  # similar lengths per batch: little padding
+    classes = list(meta["classes"])
+    for start in range(0, len(ready), batch_size):
+        chunk = ready[start:start + batch_size]
+        ids, lengths = pad_sequences([t for _, t in chunk], padding_value=PAD_ID)  # (B, T), (B,)
+        probs = torch.softmax(model(ids, lengths).float(), dim=-1)  # (B, C)
+        best = probs.max(dim=-1)
+        for (verdict, _), p, k in zip(chunk, best.values.tolist(), best.indices.tolist()):
+            verdict.label, verdict.probability = classes[k], p
+    return verdicts
+
+
+def _format(verdict: Verdict) -> str:
+    if verdict.label is None:
+        return f"{verdict.number}\tSKIPPED\t{verdict.note}"
+    note = f"\t({verdict.note})" if verdict.note else ""
+    return f"{verdict.number}\t{verdict.label}\t{verdict.probability:.3f}\t{verdict.preview}{note}"
+
+
+def read_file_lines(path: str) -> list[bytes]:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise RnnsuiteError(f"--file: cannot read {path} ({err.strerror or err})") from None
+    lines = [line.rstrip(b"\r") for line in raw.split(b"\n")]
+    return lines[:-1] if lines and lines[-1] == b"" else lines  # a final newline is not an input
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nlp.predict", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True, help="RUN/checkpoints/best.pt")
+    parser.add_argument("--file", help="one text per line (UTF-8)")
+    parser.add_argument("--max-chars", type=int, default=100_000, help="longer texts are cut (noted)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per input instead of TSV")
+    parser.add_argument("texts", nargs="*", help="texts to classify")
+    args = parser.parse_args(argv)
+    try:
+        inputs: list[bytes | str] = list(args.texts) + (read_file_lines(args.file) if args.file else [])
+        if not inputs:
+            raise RnnsuiteError("nothing to classify: give texts or --file")
+        model, meta, vocab = load_checked(args.checkpoint)
+        verdicts = predict(model, meta, vocab, inputs, max_chars=args.max_chars)
+    except RnnsuiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for verdict in verdicts:
+        print(json.dumps(asdict(verdict)) if args.json else _format(verdict))
+    return 0 if all(v.label is not None for v in verdicts) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
