@@ -75,6 +75,8 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     domain = get_domain(domain) if isinstance(domain, str) else domain
     cfg, resume_state = parse_run_config(domain, argv)
     device = resolve_device(cfg.device)
+    if cfg.baseline:
+        _check_baseline(domain, cfg.baseline)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
@@ -114,8 +116,6 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
 
 def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, device: torch.device) -> int:
     """``--baseline NAME``: the domain's classical model; the same final.json, no checkpoints."""
-    if domain.run_baseline is None:
-        raise ConfigError(f"--baseline: domain {domain.name!r} has no classical baseline")
     started = time.perf_counter()
     result = dict(domain.run_baseline(cfg, data))
     params = result.pop("params", None)
@@ -126,6 +126,14 @@ def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, devic
     summary = ", ".join(f"{k}={v:.4f}" for k, v in scalars(result).items())
     print(f"{domain.name} baseline {cfg.baseline}: test {summary}; run dir {out}")
     return 0
+
+
+def _check_baseline(domain: Domain, name: str) -> None:
+    if domain.run_baseline is None:
+        raise ConfigError(f"--baseline: domain {domain.name!r} has no classical baseline")
+    known = getattr(domain, "baseline_name", None)
+    if known and name != known:
+        raise ConfigError(f"--baseline: unknown baseline {name!r} for {domain.name} (available: {known})")
 
 
 def _write_results(out: Path, test: dict, meta: dict, extra: dict) -> None:

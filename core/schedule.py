@@ -71,6 +71,7 @@ class LRSchedule:
                 "base_lrs": list(self.base_lrs), "step_count": self.step_count}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base_lrs = list(state["base_lrs"])
         self.step_count = int(state["step_count"])
         self._apply()
 

@@ -44,8 +44,9 @@ def seed_loader_epoch(loader: DataLoader, seed: int, epoch: int) -> None:
     Samplers with ``set_epoch`` (BucketBatchSampler, DistributedSampler) get it
     called; generators owned by the loader or its sampler are reseeded in place.
     """
-    for sampler in (loader.sampler, loader.batch_sampler, getattr(loader.batch_sampler, "sampler", None)):
-        if sampler is not None and hasattr(sampler, "set_epoch"):
+    samplers = (loader.sampler, loader.batch_sampler, getattr(loader.batch_sampler, "sampler", None))
+    for sampler in {id(s): s for s in samplers if s is not None}.values():
+        if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
     generators = [getattr(loader, "generator", None), getattr(loader.sampler, "generator", None)]
     for gen in {id(g): g for g in generators if isinstance(g, torch.Generator)}.values():

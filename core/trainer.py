@@ -162,6 +162,8 @@ class Trainer:
             self.batch += 1
             if self.batch % 10 == 0 or self.batch == 1:
                 bar.set_postfix(loss=f"{self._epoch_loss():.4f}", samples_s=f"{self._throughput():.0f}")
+                if log is not None:
+                    log.step(self.step, self._epoch_loss(), self.schedule.get_last_lr()[0])
             if self.stop_signal is not None or time.monotonic() > deadline:
                 bar.close()
                 return False

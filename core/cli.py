@@ -1,0 +1,91 @@
+"""The umbrella ``rnnsuite`` command (also ``python -m core.cli``).
+
+    rnnsuite domains                      installed domains (entry points rnnsuite.domains)
+    rnnsuite train DOMAIN [flags]         = python -m DOMAIN.train [flags]
+    rnnsuite DOMAIN [flags]               the same, shorter
+    rnnsuite compare [flags]              backbone grid across domains (core.compare)
+    rnnsuite diagnose [flags]             backbone diagnostics (core.diagnostics)
+
+DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
+Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from importlib.metadata import entry_points
+from typing import Callable, Optional, Sequence
+
+from core.domain import ENTRY_POINT_GROUP, Domain
+from core.errors import ConfigError, RnnsuiteError
+
+HOOKS = {"compare": "core.compare:main", "diagnose": "core.diagnostics:main"}
+
+
+def find_domain(name: str) -> Domain:
+    """Load only the named domain (a broken sibling domain does not block this one)."""
+    if ":" in name:
+        return _load_spec(name, name)
+    matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not matches:
+        known = ", ".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))) or "none installed"
+        raise ConfigError(f"unknown domain {name!r} (installed: {known})")
+    return _load_spec(matches[0].value, name)
+
+
+def _load_spec(spec: str, name: str) -> Domain:
+    module_name, _, attr = spec.partition(":")
+    try:
+        domain = getattr(importlib.import_module(module_name), attr or "DOMAIN")
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"domain {name!r}: cannot load {spec} ({err})") from None
+    if not isinstance(domain, Domain):
+        raise ConfigError(f"domain {name!r}: {spec} is not a core.domain.Domain")
+    return domain
+
+
+def list_domains() -> int:
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            description = find_domain(ep.name).description
+        except RnnsuiteError as err:
+            description = f"(cannot load: {err})"
+        print(f"{ep.name:10s} {description}")
+    return 0
+
+
+def _hook(spec: str) -> Callable[[list[str]], int]:
+    module_name, _, attr = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise
+        raise ConfigError(f"{module_name} is not available in this checkout yet") from None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    try:
+        if command == "domains":
+            return list_domains()
+        if command in HOOKS:
+            return int(_hook(HOOKS[command])(rest) or 0)
+        if command == "train":
+            if not rest or rest[0].startswith("-"):
+                raise ConfigError("usage: rnnsuite train DOMAIN [flags]  (see `rnnsuite domains`)")
+            command, rest = rest[0], rest[1:]
+        from core.run import train_main  # heavy imports only when training
+
+        return train_main(find_domain(command), rest)
+    except RnnsuiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
