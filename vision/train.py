@@ -1,0 +1,121 @@
+"""Row-sequential image classification: ``python -m vision.train --data mnist --cell lstm``.
+
+Each image row is one time step (``--mode rows``); ``columns``, ``pixels`` (sequential
+MNIST, T=784) and ``permuted-pixels`` read the same image in other orders.
+``--baseline logreg`` fits scikit-learn logistic regression on the flattened pixels of
+the very same splits and writes the same run directory.
+
+Example:
+    python -m vision.train --data digits --epochs 30 --out runs/digits
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from core.classification import ClassificationTask
+from core.config import RunConfig
+from core.domain import DataBundle, Domain
+from core.errors import ConfigError
+from core.run import train_main
+from vision.data import build_data
+from vision.model import build_model
+from vision.task import build_task
+
+
+@dataclass
+class VisionConfig(RunConfig):
+    """Flags of ``python -m vision.train`` (the shared ones plus the image pipeline)."""
+
+    data: str = "digits"
+    """digits (embedded 8x8) | mnist | fashion-mnist | kmnist | cifar10 | a folder of class subfolders."""
+    mode: Literal["rows", "columns", "pixels", "permuted-pixels"] = "rows"
+    """How an image becomes a sequence: one step per row, per column, or per pixel."""
+    pooling: Literal["last", "mean", "max", "attention"] = "last"
+    """How the backbone's outputs over time become one vector for the classifier."""
+    size: int = 28
+    """Image folders: every image is resized to size x size."""
+    channels: int = 0
+    """Image folders: 1 (grey), 3 (RGB) or 0 (grey when every image is grey)."""
+    val_fraction: float = 0.1
+    """Share of the training set held out (seeded, stratified) for validation."""
+    test_fraction: float = 0.2
+    """Share held out for test when the source has no official test split (digits, folders)."""
+    split_seed: int = 0
+    """Seed of the validation/test splits (fixed apart from --seed so runs share splits)."""
+    perm_seed: int = 0
+    """Seed of the pixel permutation of --mode permuted-pixels."""
+    augment: bool = False
+    """Light augmentation: random shifts of up to 2 pixels (28x28) on training images."""
+    label_smoothing: float = 0.0
+    """Cross-entropy label smoothing."""
+    baseline_c: float = 1.0
+    """Inverse regularisation strength C of the logistic-regression baseline."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.channels not in (0, 1, 3):
+            raise ConfigError(f"--channels must be 0 (automatic), 1 or 3, got {self.channels}")
+        if self.size < 1:
+            raise ConfigError(f"--size must be positive, got {self.size}")
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be between 0 and 1, got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.baseline not in (None, "logreg"):
+            raise ConfigError(f"--baseline: {self.baseline!r} is not a vision baseline (use logreg)")
+
+
+class _LogRegAsModel:
+    """A fitted scikit-learn classifier behind the ``model(inputs, lengths) -> (B, C)``
+    interface, so the baseline is scored by the very same ClassificationTask."""
+
+    def __init__(self, clf, num_classes: int):
+        self.clf, self.num_classes = clf, num_classes
+
+    def __call__(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # log-probabilities are (B, C seen in training) even for two classes, unlike decision_function
+        scores = self.clf.predict_log_proba(inputs.flatten(1).numpy())
+        logits = torch.full((len(inputs), self.num_classes), -torch.inf, dtype=torch.float64)
+        logits[:, torch.as_tensor(self.clf.classes_)] = torch.as_tensor(scores, dtype=torch.float64)
+        return logits  # (B, C); a class never seen in training is never predicted
+
+
+def run_baseline(cfg: VisionConfig, data: DataBundle) -> dict:
+    """Logistic regression on flattened normalised pixels of the same train/test splits."""
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = data.train.dataset.features()  # (N, T*F), (N,)
+    if len(np.unique(labels)) < 2:
+        raise ConfigError("baseline: the training split holds fewer than two classes")
+    clf = LogisticRegression(C=cfg.baseline_c, max_iter=300, tol=1e-3, random_state=cfg.seed)
+    clf.fit(features, labels)
+    task = ClassificationTask(data.meta["classes"])
+    model = _LogRegAsModel(clf, len(data.meta["classes"]))
+    task.reset_metrics()
+    for batch in data.test:
+        task.update_metrics(model, batch)
+    return task.compute_metrics()
+
+
+DOMAIN = Domain(
+    name="vision",
+    config_cls=VisionConfig,
+    build_data=build_data,
+    build_model=build_model,
+    build_task=build_task,
+    run_baseline=run_baseline,
+    baseline_name="logreg",
+    description="image classification, one image row (column, pixel) per time step",
+    quick_args=["--data", "digits", "--epochs", "30", "--hidden", "64", "--batch-size", "32",
+                "--max-minutes", "1"],
+    full_args=["--data", "mnist", "--epochs", "20", "--hidden", "128", "--batch-size", "128",
+               "--max-minutes", "10"],
+)
+
+if __name__ == "__main__":
+    raise SystemExit(train_main(DOMAIN))
