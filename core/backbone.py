@@ -68,6 +68,7 @@ class Backbone(nn.Module):
         self.drop = nn.Dropout(self.dropout)
         flat = [layer for pair in self.layers for layer in pair]
         self._fusable = (not layer_norm and not residual and all(isinstance(m, FusedLayer) for m in flat))
+        self.trace: list | None = None  # a list: run step by step, record h_t (core.diagnostics)
 
     def extra_repr(self) -> str:
         return (f"cell={self.cell!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
@@ -81,7 +82,7 @@ class Backbone(nn.Module):
         if lengths.shape != (batch,) or (batch and (int(lengths.max()) > steps or int(lengths.min()) < 0)):
             raise ConfigError(f"lengths: expected {batch} integers in 0..{steps}, got {lengths.tolist()}")
         full = batch == 0 or bool((lengths == steps).all())
-        if full and self._fusable:
+        if full and self._fusable and self.trace is None:
             flat = [layer for pair in self.layers for layer in pair]
             out, state = fused_stack(flat, x, state, bidirectional=self.num_directions == 2,
                                      dropout=self.dropout, training=self.training)
@@ -100,9 +101,9 @@ class Backbone(nn.Module):
             for d, layer in enumerate(directions):
                 given = self._slice_state(state, i * self.num_directions + d)
                 if d == 0:
-                    y, s = layer(h, lengths, given)
+                    y, s = self._run(layer, h, lengths, given, (i, d))
                 else:
-                    y, s = layer(self._reverse(h, lengths), lengths, given)
+                    y, s = self._run(layer, self._reverse(h, lengths), lengths, given, (i, d))
                     y = self._reverse(y, lengths)
                 outs.append(y)  # (B, T, H)
                 finals.append(s)
@@ -113,6 +114,26 @@ class Backbone(nn.Module):
                 y = self.norms[i](y)
             h = self.drop(y) if i < self.num_layers - 1 else y
         return h, self._stack_states(finals)
+
+    def _run(self, layer: nn.Module, x: Tensor, lengths: Tensor | None, state, where: tuple[int, int]):
+        """One layer-direction; with ``self.trace`` set, one step at a time, recording h_t.
+
+        Stepping with the state passed on is exact (tested), and makes every h_t a tensor
+        of its own in the graph, so dLoss/dh_t is the *total* gradient through the recurrence.
+        """
+        if self.trace is None:
+            return layer(x, lengths, state)
+        outputs, states = [], []
+        for t in range(x.shape[1]):
+            step_lengths = None if lengths is None else (lengths - t).clamp(0, 1)  # 0 once finished
+            _, state = layer(x[:, t:t + 1], step_lengths, state)
+            h = state[0] if isinstance(state, tuple) else state  # h_t (B, H)
+            # every cell's output at t is h_t; reading it from the state tensor routes the
+            # head's gradient and the next step's through the one recorded tensor
+            outputs.append(h.unsqueeze(1))  # (B, 1, H)
+            states.append(h)
+        self.trace.append({"layer": where[0], "direction": where[1], "states": states})
+        return torch.cat(outputs, dim=1), state
 
     @staticmethod
     def _reverse(x: Tensor, lengths: Tensor | None) -> Tensor:

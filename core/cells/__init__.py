@@ -6,7 +6,8 @@ A *cell layer* is one layer in one direction. Its contract (what every entry mus
     outputs, state = layer(x, lengths, state)
     # x (B, T, F); lengths (B,) int64 or None (= every sequence has length T)
     # state: None, a (B, H) tensor, or a tuple of them (LSTM: (h, c))
-    # outputs (B, T, H): exact at valid steps (padded steps are zeroed by the backbone)
+    # outputs (B, T, H): exact at valid steps (padded steps are zeroed by the backbone);
+    #                   outputs[:, t] is the hidden state h_t (LSTM: the h of (h, c))
     # state: each sequence's state after its own last valid step; a length-0
     #        sequence keeps the state it was given (so chunked streaming works)
 

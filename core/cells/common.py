@@ -7,13 +7,26 @@ from torch import Tensor, nn
 from core.errors import ConfigError
 from core.sequence import gather_last
 
-INIT_SCHEMES = ("auto", "orthogonal", "identity", "torch")
+INIT_SCHEMES = ("auto", "orthogonal", "identity", "torch", "chrono")
 
 
-def check_init(init: str) -> str:
+def check_init(init: str, *, gated: bool = True) -> str:
     if init not in INIT_SCHEMES:
         raise ConfigError(f"init: unknown scheme {init!r} (choose from {', '.join(INIT_SCHEMES)})")
+    if init == "chrono" and not gated:
+        raise ConfigError("init: 'chrono' sets gate biases; this cell has no gates")
     return init
+
+
+def chrono_bias(hidden: int, horizon: int) -> Tensor:
+    """Chrono initialisation (Tallec & Ollivier 2018): log U(1, horizon-1) per unit.
+
+    A gate bias b makes a retain gate σ(b) = τ/(1+τ) with τ ~ U(1, horizon-1), so units
+    start with memories spread up to ``horizon`` steps instead of a couple of steps.
+    """
+    if horizon < 3:
+        raise ConfigError(f"horizon: must be at least 3 for init='chrono', got {horizon}")
+    return torch.log(torch.empty(hidden).uniform_(1.0, horizon - 1.0))
 
 
 def init_gate_weights(weight_ih: Tensor, weight_hh: Tensor | None, gates: int, scheme: str) -> None:

@@ -28,7 +28,7 @@ class ElmanRef(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))  # U (H, H)
         self.bias_ih = nn.Parameter(torch.zeros(hidden_size))
         self.bias_hh = nn.Parameter(torch.zeros(hidden_size))
-        init = check_init(init)
+        init = check_init(init, gated=False)
         bound = hidden_size ** -0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.cells import CellSpec, register_cell
-from core.cells.common import check_init, init_gate_weights, last_state, zeros_state
+from core.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
 from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
@@ -27,15 +27,15 @@ FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "
 class FusedLayer(nn.Module):
     """One layer, one direction, of a torch-fused cell (``kind`` in lstm/gru/rnn_tanh/rnn_relu)."""
 
-    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto"):
+    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto", horizon: int = 100):
         super().__init__()
-        self.kind, self.hidden_size = kind, hidden_size
+        self.kind, self.hidden_size, self.horizon = kind, hidden_size, horizon
         rows = GATES[kind] * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(rows, input_size))  # (G*H, F)
         self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size))  # (G*H, H)
         self.bias_ih = nn.Parameter(torch.empty(rows))
         self.bias_hh = nn.Parameter(torch.empty(rows))
-        self.reset_parameters(check_init(init))
+        self.reset_parameters(check_init(init, gated=kind in ("lstm", "gru")))
 
     def reset_parameters(self, init: str) -> None:
         bound = self.hidden_size ** -0.5
@@ -43,14 +43,19 @@ class FusedLayer(nn.Module):
             nn.init.uniform_(p, -bound, bound)  # torch's default, kept for init="torch"
         if init == "torch":
             return
-        if init == "auto":  # IRNN (Le et al. 2015) for relu, orthogonal otherwise
-            init = "identity" if self.kind == "rnn_relu" else "orthogonal"
-        init_gate_weights(self.weight_ih, self.weight_hh, GATES[self.kind], init)
+        recurrent = "identity" if init == "identity" or (init == "auto" and self.kind == "rnn_relu") else "orthogonal"
+        init_gate_weights(self.weight_ih, self.weight_hh, GATES[self.kind], recurrent)  # IRNN: Le et al. 2015
+        hid = self.hidden_size
         with torch.no_grad():
             self.bias_ih.zero_()
             self.bias_hh.zero_()
-            if self.kind == "lstm":  # gate order i, f, g, o: forget bias 1 (Jozefowicz 2015)
-                self.bias_ih[self.hidden_size:2 * self.hidden_size].fill_(1.0)
+            if init == "chrono":  # lstm gates i,f,g,o: b_f = -b_i; gru gates r,z,n: z retains
+                retain = chrono_bias(hid, self.horizon)
+                self.bias_ih[hid:2 * hid].copy_(retain)
+                if self.kind == "lstm":
+                    self.bias_ih[:hid].copy_(-retain)
+            elif self.kind == "lstm":  # forget bias 1 (Jozefowicz et al. 2015)
+                self.bias_ih[hid:2 * hid].fill_(1.0)
 
     def flat_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
@@ -97,17 +102,17 @@ def _rnn(*, input_size: int, hidden_size: int, nonlinearity: str = "tanh", init:
     return FusedLayer(kind=f"rnn_{nonlinearity}", input_size=input_size, hidden_size=hidden_size, init=init)
 
 
-def _lstm(*, input_size: int, hidden_size: int, init: str = "auto") -> FusedLayer:
-    return FusedLayer(kind="lstm", input_size=input_size, hidden_size=hidden_size, init=init)
+def _lstm(*, input_size: int, hidden_size: int, init: str = "auto", horizon: int = 100) -> FusedLayer:
+    return FusedLayer(kind="lstm", input_size=input_size, hidden_size=hidden_size, init=init, horizon=horizon)
 
 
-def _gru(*, input_size: int, hidden_size: int, init: str = "auto") -> FusedLayer:
-    return FusedLayer(kind="gru", input_size=input_size, hidden_size=hidden_size, init=init)
+def _gru(*, input_size: int, hidden_size: int, init: str = "auto", horizon: int = 100) -> FusedLayer:
+    return FusedLayer(kind="gru", input_size=input_size, hidden_size=hidden_size, init=init, horizon=horizon)
 
 
 register_cell(CellSpec("rnn", _rnn, ("nonlinearity", "init"), description="Elman RNN, torch-fused"))
-register_cell(CellSpec("lstm", _lstm, ("init",), state_parts=2, description="LSTM, torch-fused"))
-register_cell(CellSpec("gru", _gru, ("init",), description="GRU, torch-fused"))
+register_cell(CellSpec("lstm", _lstm, ("init", "horizon"), state_parts=2, description="LSTM, torch-fused"))
+register_cell(CellSpec("gru", _gru, ("init", "horizon"), description="GRU, torch-fused"))
 
 
 def fused_stack(layers: list[FusedLayer], x: Tensor, state, *, bidirectional: bool,

@@ -31,7 +31,7 @@ class IndRNN(nn.Module):
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))  # (H, F)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size))  # u (H,)
         self.bias = nn.Parameter(torch.zeros(hidden_size))
-        init = check_init(init)
+        init = check_init(init, gated=False)
         nn.init.uniform_(self.weight_ih, -hidden_size ** -0.5, hidden_size ** -0.5)
         if init != "torch":
             init_gate_weights(self.weight_ih, None, 1, init)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.cells import CellSpec, register_cell
-from core.cells.common import check_init, init_gate_weights, last_state, zeros_state
+from core.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
 from core.errors import ConfigError
 
 MODES = ("auto", "sequential", "parallel")
@@ -77,16 +77,24 @@ def log_g(v: Tensor) -> Tensor:
 class MinRNN(nn.Module):
     """One layer, one direction of minGRU (``kind="gru"``) or minLSTM (``kind="lstm"``)."""
 
-    def __init__(self, *, kind: str, input_size: int, hidden_size: int, mode: str = "auto", init: str = "auto"):
+    def __init__(self, *, kind: str, input_size: int, hidden_size: int, mode: str = "auto",
+                 init: str = "auto", horizon: int = 100):
         super().__init__()
         if mode not in MODES:
             raise ConfigError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
         self.kind, self.mode, self.hidden_size = kind, mode, hidden_size
         gates = 2 if kind == "gru" else 3
         self.proj = nn.Linear(input_size, gates * hidden_size)  # all gates from x_t only
-        if check_init(init) != "torch":
-            init_gate_weights(self.proj.weight, None, gates, init)
-            nn.init.zeros_(self.proj.bias)
+        if check_init(init) == "torch":
+            return
+        init_gate_weights(self.proj.weight, None, gates, init)
+        with torch.no_grad():
+            self.proj.bias.zero_()
+            if init == "chrono":  # retain coefficient a_t = τ/(1+τ): gru z = 1-a, lstm f vs i
+                retain = chrono_bias(hidden_size, horizon)
+                self.proj.bias[:hidden_size].copy_(-retain if kind == "gru" else retain)
+                if kind == "lstm":
+                    self.proj.bias[hidden_size:2 * hidden_size].copy_(-retain)
 
     def _path(self, x: Tensor) -> str:
         if self.mode != "auto":
@@ -116,13 +124,13 @@ class MinRNN(nn.Module):
         return out, last_state(out, lengths, h0)
 
 
-def _mingru(*, input_size: int, hidden_size: int, mode: str = "auto", init: str = "auto") -> MinRNN:
-    return MinRNN(kind="gru", input_size=input_size, hidden_size=hidden_size, mode=mode, init=init)
+def _mingru(**options) -> MinRNN:
+    return MinRNN(kind="gru", **options)
 
 
-def _minlstm(*, input_size: int, hidden_size: int, mode: str = "auto", init: str = "auto") -> MinRNN:
-    return MinRNN(kind="lstm", input_size=input_size, hidden_size=hidden_size, mode=mode, init=init)
+def _minlstm(**options) -> MinRNN:
+    return MinRNN(kind="lstm", **options)
 
 
-register_cell(CellSpec("mingru", _mingru, ("mode", "init"), description="minGRU (Feng et al. 2024)"))
-register_cell(CellSpec("minlstm", _minlstm, ("mode", "init"), description="minLSTM (Feng et al. 2024)"))
+register_cell(CellSpec("mingru", _mingru, ("mode", "init", "horizon"), description="minGRU (Feng et al. 2024)"))
+register_cell(CellSpec("minlstm", _minlstm, ("mode", "init", "horizon"), description="minLSTM (Feng et al. 2024)"))
