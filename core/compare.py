@@ -1,0 +1,214 @@
+"""``rnnsuite compare``: one backbone grid across every installed domain, then a report.
+
+Each run is its own domain's ``train`` in a subprocess (``python -m core.cli train
+DOMAIN ...``), so a broken run is reported in the table while the others finish, and
+the grid is resumable: a run with ``final.json`` is skipped, a run with
+``checkpoints/last.pt`` resumes. Domains come from entry points, never by import name.
+
+Example:
+    rnnsuite compare --preset quick --out runs/compare-quick
+    rnnsuite compare --grid my_grid.yaml --out runs/mine
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import tyro
+import yaml
+
+from core.domain import Domain, load_domains
+from core.errors import ConfigError, RnnsuiteError
+
+PRESETS: dict[str, dict] = {
+    # about 5 minutes on 2 CPU cores: embedded data, tiny models, a per-run time budget
+    "quick": {"cells": ["rnn", "lstm", "gru", "mingru"], "hidden": [64], "epochs": 4,
+              "max_minutes": 0.35, "args": "quick_args"},
+    # real data under $RNNSUITE_DATA; hours on CPU
+    "full": {"cells": ["rnn", "lstm", "gru", "indrnn", "mingru"], "hidden": [128], "epochs": 15,
+             "max_minutes": 30.0, "args": "full_args"},
+}
+
+
+@dataclass
+class CompareConfig:
+    """A grid of backbone configurations, trained under one budget in every domain."""
+
+    preset: Literal["quick", "full"] = "quick"
+    grid: Optional[str] = None
+    """YAML file with any of: domains, cells, hidden, epochs, max_minutes, extra, domain_args."""
+    domains: list[str] = field(default_factory=list)
+    """Domains to run (default: every installed one)."""
+    cells: list[str] = field(default_factory=list)
+    hidden: list[int] = field(default_factory=list)
+    epochs: int = 0
+    max_minutes: float = 0.0
+    """Training budget per run (0 = the preset's)."""
+    seed: int = 0
+    out: str = "runs/compare"
+    baselines: bool = True
+    """Also run each domain's classical baseline (logreg, tfidf...)."""
+    report_only: bool = False
+    """Skip training; rebuild the report from the runs already in OUT."""
+    extra: str = ""
+    """Flags appended to every run, one string: --extra="--limit-train 200 --batch-size 32"."""
+
+
+@dataclass
+class RunSpec:
+    domain: str
+    name: str
+    args: list[str]
+    out: Path
+    cell: Optional[str] = None
+    hidden: Optional[int] = None
+    baseline: Optional[str] = None
+
+    @property
+    def dataset(self) -> str:
+        """The ``--data`` value this run trains on (known before the run exists)."""
+        flags = self.args
+        return next((flags[i + 1] for i, a in enumerate(flags[:-1]) if a == "--data"), "")
+
+
+def resolve_grid(cfg: CompareConfig, installed: dict[str, Domain]) -> tuple[dict, list[RunSpec]]:
+    """Preset, then the YAML grid, then flags: the later wins."""
+    plan = dict(PRESETS[cfg.preset])
+    plan.setdefault("domain_args", {})
+    if cfg.grid:
+        plan.update(_read_grid_file(cfg.grid))
+    if cfg.extra:
+        plan["extra"] = shlex.split(cfg.extra)
+    for key in ("domains", "cells", "hidden"):
+        if getattr(cfg, key):
+            plan[key] = list(getattr(cfg, key))
+    for key in ("epochs", "max_minutes"):
+        if getattr(cfg, key):
+            plan[key] = getattr(cfg, key)
+    names = plan.get("domains") or sorted(installed)
+    unknown = [n for n in names if n not in installed]
+    if unknown:
+        raise ConfigError(f"compare: unknown domain(s) {unknown} (installed: {sorted(installed)})")
+    out = Path(cfg.out)
+    runs = []
+    for name in names:
+        runs.extend(_domain_runs(name, installed[name], plan, cfg, out))
+    return plan, runs
+
+
+def _read_grid_file(path: str) -> dict:
+    try:
+        grid = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"compare: cannot read grid file {path}: {err}") from err
+    if not isinstance(grid, dict):
+        raise ConfigError(f"compare: grid file {path} must hold a mapping")
+    allowed = {"domains", "cells", "hidden", "epochs", "max_minutes", "extra", "domain_args"}
+    unknown = set(grid) - allowed
+    if unknown:
+        raise ConfigError(f"compare: grid file {path}: unknown field(s) {sorted(unknown)}")
+    return grid
+
+
+def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out: Path) -> list[RunSpec]:
+    base = list(plan["domain_args"].get(name, getattr(domain, plan["args"])))
+    budget = ["--epochs", str(plan["epochs"]), "--seed", str(cfg.seed), "--no-progress"]
+    if plan.get("max_minutes"):
+        budget += ["--max-minutes", str(plan["max_minutes"])]
+    extra = [str(a) for a in plan.get("extra", [])]
+    runs = []
+    for cell in plan["cells"]:
+        for hidden in plan["hidden"]:
+            run_out = out / name / f"{cell}-h{hidden}"
+            args = base + budget + ["--cell", cell, "--hidden", str(hidden)] + extra
+            runs.append(RunSpec(name, f"{cell}-h{hidden}", args, run_out, cell=cell, hidden=int(hidden)))
+    if cfg.baselines and domain.run_baseline is not None and domain.baseline_name:
+        run_out = out / name / f"baseline-{domain.baseline_name}"
+        args = base + ["--baseline", domain.baseline_name, "--seed", str(cfg.seed), "--no-progress"] + extra
+        runs.append(RunSpec(name, f"baseline-{domain.baseline_name}", args, run_out,
+                            baseline=domain.baseline_name))
+    return runs
+
+
+def execute(run: RunSpec) -> dict:
+    """Train one run in a subprocess; skip it if finished, resume it if interrupted."""
+    if (run.out / "final.json").exists():
+        return {"status": "done", "seconds": 0.0, "note": "finished earlier: skipped"}
+    run.out.mkdir(parents=True, exist_ok=True)
+    args = list(run.args) + ["--out", str(run.out)]
+    resumed = (run.out / "checkpoints" / "last.pt").exists()
+    if resumed:
+        args.append("--resume")
+    command = [sys.executable, "-m", "core.cli", "train", run.domain, *args]
+    started = time.time()
+    with open(run.out / "train.log", "a") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    seconds = time.time() - started
+    if code == 0 and (run.out / "final.json").exists():
+        return {"status": "ok", "seconds": seconds, "note": "resumed" if resumed else ""}
+    return {"status": "failed", "seconds": seconds, "note": f"exit {code}: {_last_line(run.out / 'train.log')}"}
+
+
+def _last_line(log: Path) -> str:
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def run_grid(cfg: CompareConfig) -> Path:
+    """Train every run of the grid (unless report_only) and write the report; returns its path."""
+    from core.report import write_report  # plots pull in matplotlib: load only when needed
+
+    installed = load_domains()
+    plan, runs = resolve_grid(cfg, installed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    status_path = out / "compare.json"
+    results = {}
+    for index, run in enumerate(runs, 1):
+        label = f"{run.domain}/{run.name}"
+        if cfg.report_only:
+            done = (run.out / "final.json").exists()
+            results[label] = {"status": "done" if done else "missing", "seconds": 0.0, "note": ""}
+            continue
+        print(f"[{index}/{len(runs)}] {label} ...", flush=True)
+        results[label] = execute(run)
+        print(f"[{index}/{len(runs)}] {label}: {results[label]['status']} "
+              f"({results[label]['seconds']:.0f}s) {results[label]['note']}", flush=True)
+        _write_status(status_path, cfg, plan, runs, results)
+    _write_status(status_path, cfg, plan, runs, results)
+    return write_report(out, runs, results, installed)
+
+
+def _write_status(path: Path, cfg: CompareConfig, plan: dict, runs: list[RunSpec], results: dict) -> None:
+    record = {
+        "config": asdict(cfg),
+        "plan": plan,
+        "runs": [{**asdict(r), "out": str(r.out), **results.get(f"{r.domain}/{r.name}", {})} for r in runs],
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = tyro.cli(CompareConfig, args=argv, prog="rnnsuite compare")
+    try:
+        report = run_grid(cfg)
+    except RnnsuiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"report: {report} (and {report.with_suffix('.html')})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Plots for the compare report: learning curves, metric per cell, gradient norm over
+time per cell per domain, and backbone throughput against sequence length."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+
+def val_series(history: list[dict], metric: str) -> list[float]:
+    """Validation ``metric`` per epoch, whichever way the log line nests it."""
+    series = []
+    for line in history:
+        val = line.get("val")
+        value = val.get(metric) if isinstance(val, dict) else line.get(f"val_{metric}", line.get(f"val/{metric}"))
+        if isinstance(value, (int, float)):
+            series.append(float(value))
+    return series
+
+
+def _grid(count: int, title: str):
+    fig, axes = plt.subplots(1, max(count, 1), figsize=(5 * max(count, 1), 3.8), squeeze=False)
+    fig.suptitle(title)
+    return fig, axes[0]
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def learning_curves(out: Path, by_domain: dict) -> Path:
+    fig, axes = _grid(len(by_domain), "Validation metric per epoch")
+    for ax, (domain, records) in zip(axes, by_domain.items()):
+        for r in records:
+            metric = r.test.get("_monitor")
+            series = val_series(r.history, metric) if metric else []
+            if series:
+                ax.plot(range(1, len(series) + 1), series, marker="o", label=r.name)
+        ax.set_title(domain)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    return _save(fig, out / "plot_learning_curves.png")
+
+
+def metric_per_cell(out: Path, by_domain: dict) -> Path:
+    fig, axes = _grid(len(by_domain), "Test metric per run (baseline in grey)")
+    for ax, (domain, records) in zip(axes, by_domain.items()):
+        scored = [r for r in records if r.test.get("_monitor") in r.test]
+        names = [r.name for r in scored]
+        values = [r.test[r.test["_monitor"]] for r in scored]
+        colours = ["grey" if r.baseline else "tab:blue" for r in scored]
+        ax.bar(names, values, color=colours)
+        ax.set_title(f"{domain}: {scored[0].test['_monitor'] if scored else ''}")
+        ax.tick_params(axis="x", rotation=45, labelsize=7)
+    return _save(fig, out / "plot_metric_per_cell.png")
+
+
+def run_gradient_norms(domain, checkpoint: Path, *, examples: int = 32) -> list[float]:
+    """||dLoss/dh_t|| per step for a trained run, on the first test batch of its own data."""
+    import dataclasses
+
+    from core.checkpoint import load_for_inference
+    from core.diagnostics import hidden_gradient_norms
+
+    model, cfg, meta = load_for_inference(checkpoint, domain)
+    cfg = dataclasses.replace(cfg, limit_train=examples, limit_eval=examples, batch_size=examples,
+                              progress=False, download=False)
+    batch = next(iter(domain.build_data(cfg).test))
+    return hidden_gradient_norms(model, batch, domain.build_task(cfg, meta).loss)["norm"]
+
+
+def gradient_norms(out: Path, by_domain: dict, installed: dict) -> Path:
+    """||dLoss/dh_t|| over t for each trained run, on one test batch of its own domain."""
+    fig, axes = _grid(len(by_domain), "Gradient norm ||dL/dh_t|| over time (log scale)")
+    for ax, (domain, records) in zip(axes, by_domain.items()):
+        for r in records:
+            checkpoint = r.out / "checkpoints" / "best.pt"
+            if r.baseline or not checkpoint.exists():
+                continue
+            try:
+                norms = run_gradient_norms(installed[domain], checkpoint)
+            except Exception as err:  # a plot must never sink the report
+                print(f"gradient norms for {domain}/{r.name} skipped: {err}")
+                continue
+            ax.semilogy(range(len(norms)), [max(n, 1e-12) for n in norms], label=r.name)
+        ax.set_title(domain)
+        ax.set_xlabel("time step t")
+        ax.legend(fontsize=7)
+    return _save(fig, out / "plot_gradient_norms.png")
+
+
+def throughput_vs_length(out: Path, by_domain: dict, lengths=(25, 50, 100, 200)) -> Path:
+    """Backbone fwd+bwd sequences/s per cell against T (B=32, F=32, H=64), measured now."""
+    from core.backbone import CELLS, build_backbone
+
+    cells = sorted({r.cell for recs in by_domain.values() for r in recs if r.cell in CELLS})
+    fig, axes = _grid(1, "Backbone training throughput vs sequence length (B=32, F=32, H=64)")
+    for cell in cells:
+        rates = [_sequences_per_second(build_backbone(cell, 32, 64), steps) for steps in lengths]
+        axes[0].plot(lengths, rates, marker="o", label=cell)
+    axes[0].set_xlabel("sequence length T")
+    axes[0].set_ylabel("sequences / s")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    return _save(fig, out / "plot_throughput.png")
+
+
+def _sequences_per_second(backbone, steps: int, batch: int = 32, repeats: int = 3) -> float:
+    x = torch.randn(batch, steps, 32)  # (B, T, F)
+    lengths = torch.full((batch,), steps, dtype=torch.long)
+    timings = []
+    for _ in range(repeats + 1):  # the first call warms up allocators and kernels
+        started = time.perf_counter()
+        outputs, _, _ = backbone(x, lengths)
+        outputs.sum().backward()
+        timings.append(time.perf_counter() - started)
+    return batch / sorted(timings[1:])[len(timings[1:]) // 2]
+
+
+def make_all(out: Path, by_domain: dict, installed: dict) -> list[tuple[str, Path]]:
+    plots = [("Learning curves", learning_curves), ("Metric per cell", metric_per_cell),
+             ("Gradient norm over time", lambda o, b: gradient_norms(o, b, installed)),
+             ("Throughput against sequence length", throughput_vs_length)]
+    made = []
+    for title, make in plots:
+        try:
+            made.append((title, make(out, by_domain)))
+        except Exception as err:  # report what failed, keep the rest of the report
+            print(f"plot '{title}' skipped: {err}")
+    return made
