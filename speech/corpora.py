@@ -1,0 +1,207 @@
+"""Where utterances come from: one listing function per dataset.
+
+Each returns ``{"train": [Clip], "val": [...], "test": [...]}``. A ``Clip`` knows
+how to produce its waveform (read a file, join FSDD takes, synthesise speech), and
+its ``key`` identifies that recipe so the feature cache can be keyed on it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from core.domain import data_root
+from core.errors import DataError
+from speech.audio import load_audio
+
+NAMED = ("fsdd", "fsdd-strings", "yesno", "librispeech", "tts-digits")
+Splits = dict[str, list["Clip"]]
+
+
+@dataclass
+class Clip:
+    key: str
+    text: str
+    make: Callable[[], Tensor]  # () -> (N,) float32 at the dataset's rate
+
+
+def file_clip(path: Path, text: str, *, sample_rate: int, max_seconds: float) -> Clip:
+    stat = path.stat() if path.exists() else None
+    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(path)
+    return Clip(key, text, lambda: load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds))
+
+
+def _read_table(path: Path) -> list[dict]:
+    """TSV with a header row, or JSONL; one dict per row."""
+    try:
+        if path.suffix == ".jsonl":
+            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        with path.open(newline="") as handle:
+            return list(csv.DictReader(handle, delimiter="\t"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read manifest ({exc})") from None
+
+
+def _speech_dir(name: str) -> Path:
+    folder = data_root() / "speech" / name
+    if not folder.is_dir():
+        raise DataError(f"dataset folder {folder} not found (set RNNSUITE_DATA to the data root)")
+    return folder
+
+
+def fsdd(*, sample_rate: int, max_seconds: float, **_) -> Splits:
+    """Single digits, official split: takes 0-4 test, 5-9 validation, 10-49 train."""
+    root = _speech_dir("fsdd")
+    splits: Splits = {"train": [], "val": [], "test": []}
+    for row in _fsdd_rows(root):
+        take = int(row["index"])
+        split = "test" if take < 5 else "val" if take < 10 else "train"
+        splits[split].append(file_clip(root / row["path"], row["transcript"],
+                                       sample_rate=sample_rate, max_seconds=max_seconds))
+    return splits
+
+
+def _fsdd_rows(root: Path) -> list[dict]:
+    rows = _read_table(root / "manifest.tsv")
+    missing = {"path", "speaker", "transcript", "index"} - set(rows[0] if rows else {})
+    if missing:
+        raise DataError(f"{root / 'manifest.tsv'}: missing column(s) {sorted(missing)}")
+    return rows
+
+
+def fsdd_strings(*, sample_rate: int, max_seconds: float, num_utts: int, seed: int, **_) -> Splits:
+    """1-7 takes of one speaker joined by 50-300 ms pauses; each split uses only its own takes."""
+    root = _speech_dir("fsdd")
+    pools: dict[str, dict[str, list[dict]]] = {s: defaultdict(list) for s in ("train", "val", "test")}
+    for row in _fsdd_rows(root):
+        take = int(row["index"])
+        split = "test" if take < 5 else "val" if take < 10 else "train"
+        pools[split][row["speaker"]].append(row)
+    counts = {"train": num_utts, "val": max(num_utts // 10, 50), "test": max(num_utts // 6, 100)}
+    return {split: _join_takes(root, pools[split], counts[split], seed=seed * 1000 + i,
+                               sample_rate=sample_rate, max_seconds=max_seconds)
+            for i, split in enumerate(("train", "val", "test"))}
+
+
+def _join_takes(root: Path, by_speaker: dict, count: int, *, seed: int, sample_rate: int,
+                max_seconds: float) -> list[Clip]:
+    rng = random.Random(seed)
+    speakers = sorted(by_speaker)
+    clips = []
+    for n in range(count):
+        rows = rng.choices(by_speaker[rng.choice(speakers)], k=rng.randint(1, 7))
+        pauses = [int(rng.uniform(0.05, 0.3) * sample_rate) for _ in rows]
+        paths = [root / r["path"] for r in rows]
+        text = " ".join(r["transcript"] for r in rows)
+        key = f"fsdd-strings:{seed}:{n}:" + ",".join(f"{p.name}+{q}" for p, q in zip(paths, pauses))
+
+        def make(paths=paths, pauses=pauses) -> Tensor:
+            parts = []
+            for path, pause in zip(paths, pauses):
+                parts += [load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds), torch.zeros(pause)]
+            return torch.cat(parts[:-1])  # no pause after the last word
+
+        clips.append(Clip(key, text, make))
+    return clips
+
+
+def yesno(*, sample_rate: int, max_seconds: float, seed: int, **_) -> Splits:
+    """60 files of 8 words; a seeded half for training, the other half held out for test.
+
+    With only 30 training files there is no separate validation set: val is the train split.
+    """
+    root = _speech_dir("yesno")
+    rows = sorted(_read_table_plain(root / "transcripts.tsv"))
+    random.Random(seed).shuffle(rows)
+    clips = [file_clip(root / path, words, sample_rate=sample_rate, max_seconds=max_seconds) for path, words in rows]
+    return {"train": clips[:30], "val": clips[:30], "test": clips[30:]}
+
+
+def _read_table_plain(path: Path) -> list[tuple[str, str]]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    return [tuple(line.split("\t", 1)) for line in lines if "\t" in line]
+
+
+def librispeech(*, sample_rate: int, max_seconds: float, path: Path | None = None, **_) -> Splits:
+    """``ROOT/{train-*,dev-*,test-*}/SPEAKER/CHAPTER/*.flac`` with ``*.trans.txt`` transcripts."""
+    root = Path(path) if path else _speech_dir("librispeech")
+    splits: Splits = {"train": [], "val": [], "test": []}
+    prefixes = {"train": "train", "dev": "val", "test": "test"}
+    for part in sorted(p for p in root.iterdir() if p.is_dir()):
+        split = next((s for pre, s in prefixes.items() if part.name.startswith(pre)), None)
+        if split is None:
+            continue
+        for trans in sorted(part.glob("*/*/*.trans.txt")):
+            for line in trans.read_text().splitlines():
+                utt, _, text = line.partition(" ")
+                if utt:
+                    splits[split].append(file_clip(trans.parent / f"{utt}.flac", text,
+                                                   sample_rate=sample_rate, max_seconds=max_seconds))
+    if not splits["train"]:
+        raise DataError(f"{root}: no train-*/SPEAKER/CHAPTER/*.trans.txt found (LibriSpeech layout)")
+    return splits
+
+
+def manifest(*, sample_rate: int, max_seconds: float, path: Path, seed: int, **_) -> Splits:
+    """TSV (header) or JSONL with ``path`` and ``transcript`` (or ``text``), optional ``split``
+    (train/val/test) and ``duration``; without ``split`` a seeded 80/10/10 split is made."""
+    rows = _read_table(path)
+    if not rows or "path" not in rows[0] or not ({"transcript", "text"} & set(rows[0])):
+        raise DataError(f"{path}: a manifest needs 'path' and 'transcript' fields")
+    splits: Splits = {"train": [], "val": [], "test": []}
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    rank = {row_index: r for r, row_index in enumerate(order)}
+    for i, row in enumerate(rows):
+        if max_seconds and row.get("duration") and float(row["duration"]) > max_seconds:
+            print(f"speech: {row['path']}: {float(row['duration']):.1f} s is longer than "
+                  f"max_seconds={max_seconds:g}, skipped")
+            continue
+        split = row.get("split") or ("train" if rank[i] < 0.8 * len(rows) else
+                                     "val" if rank[i] < 0.9 * len(rows) else "test")
+        if split not in splits:
+            raise DataError(f"{path}: row {i + 1}: split must be train/val/test, got {split!r}")
+        audio = Path(row["path"]) if Path(row["path"]).is_absolute() else path.parent / row["path"]
+        text = row.get("transcript", row.get("text", ""))
+        splits[split].append(file_clip(audio, text, sample_rate=sample_rate, max_seconds=max_seconds))
+    return splits
+
+
+def tts_digits(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:
+    """Digit strings synthesised by eSpeak NG; each split drawn from its own seed."""
+    from speech.tts import digit_string_specs, synthesize
+
+    counts = {"train": num_utts, "val": max(num_utts // 10, 50), "test": max(num_utts // 6, 100)}
+    splits: Splits = {}
+    for i, (split, count) in enumerate(counts.items()):
+        specs = digit_string_specs(count, seed=seed * 1000 + 7 + i)
+        splits[split] = [Clip(f"tts:{s}:{sample_rate}", s.text,
+                              lambda s=s: synthesize(s, sample_rate=sample_rate)) for s in specs]
+    return splits
+
+
+LISTERS = {"fsdd": fsdd, "fsdd-strings": fsdd_strings, "yesno": yesno, "librispeech": librispeech,
+           "tts-digits": tts_digits}
+
+
+def list_corpus(data: str, **options) -> Splits:
+    """``data`` is a dataset name, a LibriSpeech-layout folder, or a .tsv/.jsonl manifest."""
+    if data in LISTERS:
+        return LISTERS[data](**options)
+    path = Path(data).expanduser()
+    if path.suffix in (".tsv", ".jsonl") and path.is_file():
+        return manifest(path=path, **options)
+    if path.is_dir():
+        return librispeech(path=path, **options)
+    raise DataError(f"--data {data!r}: not one of {', '.join(NAMED)}, a manifest file (.tsv/.jsonl) "
+                    "or a LibriSpeech-layout folder")

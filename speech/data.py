@@ -1,0 +1,171 @@
+"""Speech data pipeline: corpus listing -> cached log-mel features -> bucketed CTC batches.
+
+Features are computed once per (corpus recipe, feature settings) and cached under
+``core.domain.cache_root()/speech`` (never inside RNNSUITE_DATA), so later epochs and
+later runs do no DSP. A bad file is reported on one line and left out; the rest go on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from core.domain import DataBundle, cache_root
+from core.errors import DataError
+from core.sampler import BucketBatchSampler
+from core.sequence import SequenceBatch, pad_sequences
+from speech.corpora import Clip, list_corpus
+from speech.features import LogMel, SpecAugment, feature_stats
+from speech.model import ctc_min_frames, output_lengths
+from speech.text import Vocab, normalize
+
+NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
+CACHE_VERSION = 1
+
+
+@dataclass
+class Featurized:
+    features: list[Tensor]  # each (T, F) float16
+    texts: list[str]
+    keys: list[str]
+
+
+def log(message: str) -> None:
+    print(f"speech: {message}", file=sys.stderr)
+
+
+def featurize(clips: list[Clip], logmel: LogMel, *, name: str, progress: bool = True) -> Featurized:
+    """Features of every readable clip, from the cache when this exact recipe was seen before."""
+    digest = hashlib.sha1(json.dumps([CACHE_VERSION, logmel.sample_rate, logmel.win, logmel.hop,
+                                      logmel.mel.n_mels, [c.key for c in clips]]).encode()).hexdigest()[:16]
+    path = cache_root() / "speech" / f"{name}-{digest}.pt"
+    if path.is_file():
+        try:
+            cached = torch.load(path, weights_only=True)
+            for message in cached["errors"]:
+                log(f"skipped: {message}")
+            return Featurized(cached["features"], cached["texts"], cached["keys"])
+        except Exception as exc:  # a half-written or foreign file: recompute
+            log(f"ignoring unreadable feature cache {path} ({exc.__class__.__name__})")
+    out, errors = Featurized([], [], []), []
+    for clip in tqdm(clips, desc=f"features {name}", leave=False, disable=not progress):
+        try:
+            wave = clip.make()  # (N,)
+        except DataError as err:
+            errors.append(str(err))
+            log(f"skipped: {err}")
+            continue
+        out.features.append(logmel(wave).half())  # half precision halves the cache; log-mels fit
+        out.texts.append(clip.text)
+        out.keys.append(clip.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"features": out.features, "texts": out.texts, "keys": out.keys, "errors": errors}, tmp)
+    tmp.replace(path)  # atomic: a crash never leaves a truncated cache behind
+    return out
+
+
+class SpeechDataset(Dataset):
+    """Normalised features (T, F) and target ids; SpecAugment when ``augment`` is given."""
+
+    def __init__(self, *, features: list[Tensor], targets: list[list[int]], mean: Tensor, std: Tensor,
+                 augment: SpecAugment | None = None):
+        self.features, self.targets = features, targets
+        self.mean, self.std, self.augment = mean, std, augment
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        feat = (self.features[i].float() - self.mean) / self.std  # (T, F)
+        if self.augment is not None:
+            feat = self.augment(feat)  # masks write 0 = the training mean
+        return feat, torch.tensor(self.targets[i], dtype=torch.long)
+
+    def frames(self) -> list[int]:
+        return [int(f.shape[0]) for f in self.features]
+
+
+def collate(items: list[tuple[Tensor, Tensor]]) -> SequenceBatch:
+    inputs, lengths = pad_sequences([f for f, _ in items])  # (B, T, F), (B,)
+    targets, target_lengths = pad_sequences([t for _, t in items], padding_value=0)  # (B, S), (B,)
+    return SequenceBatch(inputs, lengths, targets.long(), target_lengths)
+
+
+def encode_split(data: Featurized, vocab: Vocab, split: str) -> tuple[list[Tensor], list[list[int]]]:
+    """Target ids per utterance; an utterance with a token outside the vocabulary is reported and left out."""
+    features, targets = [], []
+    for feat, text, key in zip(data.features, data.texts, data.keys):
+        try:
+            ids = vocab.encode(text)
+        except DataError as err:
+            log(f"{split}: {key.split(':')[0]}: {err}, skipped")
+            continue
+        features.append(feat)
+        targets.append(ids)
+    return features, targets
+
+
+def drop_unalignable(features: list[Tensor], targets: list[list[int]], *, subsample: int) -> tuple[list, list]:
+    """Leave out training utterances whose targets need more CTC frames than the model emits."""
+    frames = output_lengths(torch.tensor([f.shape[0] for f in features]), subsample).tolist()
+    keep = [i for i, t in enumerate(targets) if ctc_min_frames(t) <= frames[i] and t]
+    if len(keep) < len(targets):
+        log(f"train: left out {len(targets) - len(keep)} utterance(s) whose transcript is empty or "
+            f"needs more frames than the subsampled input (x{subsample}) provides")
+    return [features[i] for i in keep], [targets[i] for i in keep]
+
+
+def feature_settings(cfg, data: str) -> dict:
+    """The feature pipeline as plain values (saved in meta: transcription rebuilds it)."""
+    rate = cfg.sample_rate or NATIVE_RATE.get(data, 16000)
+    return {"sample_rate": rate, "n_mels": cfg.n_mels, "win_ms": 25.0, "hop_ms": 10.0}
+
+
+def logmel_from(settings: dict) -> LogMel:
+    return LogMel(sample_rate=int(settings["sample_rate"]), n_mels=int(settings["n_mels"]),
+                  win_ms=float(settings["win_ms"]), hop_ms=float(settings["hop_ms"]))
+
+
+def _limit(clips: list[Clip], n: int) -> list[Clip]:
+    return clips[:n] if n else clips
+
+
+def build_data(cfg) -> DataBundle:
+    """``cfg.data`` -> bucketed train/val/test loaders of ``SequenceBatch`` and the meta dict."""
+    settings = feature_settings(cfg, cfg.data)
+    splits = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
+                         num_utts=cfg.num_utts, seed=cfg.data_seed)
+    logmel = logmel_from(settings)
+    limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
+    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"
+    feats = {s: featurize(_limit(splits[s], limits[s]), logmel, name=f"{name}-{s}", progress=cfg.progress)
+             for s in ("train", "val", "test")}
+    if not feats["train"].features:
+        raise DataError(f"--data {cfg.data}: no readable training utterances")
+    vocab = Vocab.build(feats["train"].texts, units=cfg.units)
+    mean, std = feature_stats(feats["train"].features)
+    encoded = {s: encode_split(feats[s], vocab, s) for s in feats}
+    encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample)
+    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=cfg.num_masks)
+    loaders = {}
+    for split, (features, targets) in encoded.items():
+        if not features:
+            raise DataError(f"--data {cfg.data}: the {split} split has no usable utterances")
+        dataset = SpeechDataset(features=features, targets=targets, mean=mean, std=std,
+                                augment=augment if split == "train" and cfg.spec_augment else None)
+        sampler = BucketBatchSampler(dataset.frames(), cfg.batch_size, shuffle=split == "train",
+                                     seed=cfg.seed, max_tokens=cfg.max_frames)
+        loaders[split] = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
+                                    num_workers=cfg.num_workers)
+    words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})
+    meta = {"features": settings, "mean": mean, "std": std, "vocab": vocab.to_meta(), "train_words": words,
+            "subsample": cfg.subsample, "max_seconds": cfg.max_seconds, "dataset": cfg.data,
+            "sizes": {s: len(encoded[s][0]) for s in encoded}}
+    return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)

@@ -1,0 +1,114 @@
+"""CTC loss and WER/CER metrics for the speech domain (monitor: wer, lower is better).
+
+The loss runs in float32 outside any autocast. An utterance whose target needs more
+frames than the model emitted is left out of the loss (and counted), never turned into
+NaN/inf; ``zero_infinity`` is a second guard.
+"""
+from __future__ import annotations
+
+import sys
+
+import torch
+from torch import Tensor, nn
+
+from core.sequence import SequenceBatch
+from speech.decode import greedy_ids
+from speech.text import Vocab
+
+
+def edit_distance(a: list, b: list) -> int:
+    """Levenshtein distance between two sequences (substitution, insertion, deletion cost 1).
+
+    Example:
+        >>> edit_distance("kitten", "sitting")
+        3
+    """
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def error_counts(hypothesis: str, reference: str) -> tuple[int, int, int, int]:
+    """(word errors, reference words, char errors, reference chars)."""
+    return (edit_distance(hypothesis.split(), reference.split()), len(reference.split()),
+            edit_distance(list(hypothesis), list(reference)), len(reference))
+
+
+class ErrorRates:
+    """Accumulates WER and CER over (hypothesis, reference) pairs."""
+
+    def __init__(self):
+        self.word_errors = self.words = self.char_errors = self.chars = 0
+        self.examples: list[dict] = []
+
+    def add(self, hypothesis: str, reference: str) -> None:
+        we, w, ce, c = error_counts(hypothesis, reference)
+        self.word_errors, self.words = self.word_errors + we, self.words + w
+        self.char_errors, self.chars = self.char_errors + ce, self.chars + c
+        if len(self.examples) < 5:
+            self.examples.append({"ref": reference, "hyp": hypothesis})
+
+    def result(self) -> dict:
+        return {"wer": self.word_errors / max(self.words, 1), "cer": self.char_errors / max(self.chars, 1)}
+
+
+class CTCTask:
+    """``model(inputs, lengths) -> (logits (B,T',V), out_lengths (B,))``; CTC loss; greedy WER/CER."""
+
+    monitor = "wer"
+    mode = "min"
+
+    def __init__(self, vocab: Vocab):
+        self.vocab = vocab
+        self.ctc = nn.CTCLoss(blank=0, reduction="sum", zero_infinity=True)
+        self.left_out = 0
+        self.reset_metrics()
+
+    def loss(self, model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, int]:
+        logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V), (B,)
+        needed = self._min_frames(batch.targets, batch.target_lengths)  # (B,)
+        keep = (needed <= out_lengths) & (batch.target_lengths > 0)
+        if not bool(keep.all()):
+            self._report(int((~keep).sum()))
+        if not bool(keep.any()):  # nothing alignable: a zero loss that still touches the graph
+            return logits.float().sum() * 0.0, 0
+        device_type = logits.device.type
+        with torch.autocast(device_type, enabled=False):
+            log_probs = logits[keep].float().log_softmax(-1).transpose(0, 1)  # (T', B', V)
+            total = self.ctc(log_probs, batch.targets[keep], out_lengths[keep], batch.target_lengths[keep])
+        items = int(keep.sum())
+        return total / items, items
+
+    @staticmethod
+    def _min_frames(targets: Tensor, target_lengths: Tensor) -> Tensor:
+        """Per utterance: labels + blanks forced between repeated labels (B,)."""
+        repeats = (targets[:, 1:] == targets[:, :-1]) & (targets[:, 1:] != 0)  # (B, S-1); padding is 0
+        steps = torch.arange(targets.shape[1] - 1, device=targets.device).unsqueeze(0)
+        repeats &= steps < (target_lengths.unsqueeze(1) - 1)
+        return target_lengths + repeats.sum(1)
+
+    def _report(self, count: int) -> None:
+        self.left_out += count
+        print(f"speech: left {count} utterance(s) out of the CTC loss: target longer than the "
+              f"subsampled input ({self.left_out} so far)", file=sys.stderr)
+
+    def reset_metrics(self) -> None:
+        self.rates = ErrorRates()
+
+    @torch.no_grad()
+    def update_metrics(self, model: nn.Module, batch: SequenceBatch) -> None:
+        logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V)
+        for ids, target, n in zip(greedy_ids(logits, out_lengths), batch.targets.tolist(),
+                                  batch.target_lengths.tolist()):
+            self.rates.add(self.vocab.decode(ids), self.vocab.decode(target[:n]))
+
+    def compute_metrics(self) -> dict:
+        return {**self.rates.result(), "_examples": self.rates.examples}
+
+
+def build_task(cfg, meta: dict) -> CTCTask:
+    return CTCTask(Vocab.from_meta(meta["vocab"]))

@@ -1,0 +1,84 @@
+"""Transcript normalisation and the CTC vocabulary (blank at index 0).
+
+Characters (letters, apostrophe, space) by default; ``units="words"`` makes every
+word one token (yesno: two words). The vocabulary is built from the training
+transcripts and saved in the checkpoint meta, so transcription rebuilds it exactly.
+"""
+from __future__ import annotations
+
+import re
+
+from core.errors import DataError
+
+BLANK = "<blank>"
+_KEEP = re.compile(r"[^a-z' ]+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case, keep letters/apostrophe/space, collapse whitespace.
+
+    Example:
+        >>> normalize("  Don't  STOP-me! ")
+        "don't stop me"
+    """
+    text = _KEEP.sub(" ", text.lower())
+    return " ".join(text.split())
+
+
+class Vocab:
+    """Token <-> id mapping; id 0 is the CTC blank.
+
+    Example:
+        >>> v = Vocab.build(["yes no", "no"], units="chars")
+        >>> v.decode(v.encode("yes no"))
+        'yes no'
+    """
+
+    def __init__(self, *, tokens: list[str], units: str = "chars"):
+        if units not in ("chars", "words"):
+            raise DataError(f"units must be 'chars' or 'words', got {units!r}")
+        if not tokens or tokens[0] != BLANK:
+            raise DataError("vocabulary tokens must start with the CTC blank")
+        self.tokens = list(tokens)
+        self.units = units
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, transcripts: list[str], *, units: str = "chars") -> "Vocab":
+        seen: set[str] = set()
+        for text in transcripts:
+            seen.update(cls._split(normalize(text), units))
+        if not seen:
+            raise DataError("no usable characters in the training transcripts")
+        return cls(tokens=[BLANK, *sorted(seen)], units=units)
+
+    @staticmethod
+    def _split(text: str, units: str) -> list[str]:
+        return list(text) if units == "chars" else text.split()
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def words_joiner(self) -> str:
+        return "" if self.units == "chars" else " "
+
+    def encode(self, text: str) -> list[int]:
+        """Normalised transcript -> ids; raises DataError naming an unknown token."""
+        ids = []
+        for token in self._split(normalize(text), self.units):
+            if token not in self.index:
+                raise DataError(f"token {token!r} is not in the vocabulary")
+            ids.append(self.index[token])
+        return ids
+
+    def decode(self, ids: list[int]) -> str:
+        """Ids (blanks and CTC repeats already removed) -> text."""
+        return self.words_joiner.join(self.tokens[i] for i in ids if i != 0).strip()
+
+    def to_meta(self) -> dict:
+        return {"tokens": self.tokens, "units": self.units}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "Vocab":
+        return cls(tokens=list(meta["tokens"]), units=str(meta["units"]))

@@ -1,0 +1,86 @@
+"""CTC speech-to-text: ``python -m speech.train --data fsdd-strings --cell lstm``.
+
+Log-mel features -> optional conv front-end (time / 2 or / 4) -> the shared backbone
+(bidirectional by default) -> characters (or words, ``--units words``) with CTC.
+
+Example:
+    python -m speech.train --data tts-digits --epochs 10 --out runs/speech-tts
+    python -m speech.transcribe --checkpoint runs/speech-tts/checkpoints/best.pt a.wav
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from core.config import RunConfig
+from core.domain import Domain
+from core.errors import ConfigError
+from core.run import train_main
+from speech.data import build_data
+from speech.model import build_model
+from speech.task import build_task
+
+
+@dataclass
+class SpeechConfig(RunConfig):
+    """Flags of ``python -m speech.train`` (the shared ones plus the audio pipeline)."""
+
+    data: str = "tts-digits"
+    """tts-digits (embedded, eSpeak NG) | fsdd | fsdd-strings | yesno | librispeech | a LibriSpeech-layout folder | a .tsv/.jsonl manifest."""
+    bidirectional: bool = True
+    batch_size: int = 32
+    """Most utterances per batch; --max-frames bounds a batch too."""
+    epochs: int = 20
+    units: Literal["chars", "words"] = "chars"
+    """CTC output units: characters (letters, apostrophe, space) or whole words (yesno)."""
+    sample_rate: int = 0
+    """Model sample rate in Hz; 0 = the dataset's own (8000 for FSDD/yesno/tts-digits, else 16000)."""
+    n_mels: int = 40
+    """Log-mel filterbank channels (25 ms windows, 10 ms hop)."""
+    max_seconds: float = 30.0
+    """Longer audio files are reported and skipped (0 = no limit)."""
+    num_utts: int = 2000
+    """tts-digits / fsdd-strings: training utterances to make (val 1/10, test 1/6 of it)."""
+    data_seed: int = 0
+    """Seed of the generated corpora (tts-digits, fsdd-strings) and of random splits."""
+    subsample: int = 2
+    """Time subsampling of the conv front-end: 1 (none), 2 or 4."""
+    conv_channels: int = 128
+    """Channels of the conv front-end."""
+    max_frames: int = 12000
+    """Padded feature frames per batch at most (longest x count)."""
+    spec_augment: bool = True
+    """SpecAugment (frequency and time masks) on training features."""
+    freq_mask: int = 6
+    time_mask: int = 8
+    num_masks: int = 2
+
+    def validate(self) -> None:
+        super().validate()
+        if self.subsample not in (1, 2, 4):
+            raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
+        for name in ("n_mels", "num_utts", "max_frames", "conv_channels"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        for name in ("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.freq_mask >= self.n_mels:
+            raise ConfigError(f"--freq-mask must be below --n-mels ({self.n_mels}), got {self.freq_mask}")
+
+
+DOMAIN = Domain(
+    name="speech",
+    config_cls=SpeechConfig,
+    build_data=build_data,
+    build_model=build_model,
+    build_task=build_task,
+    description="speech-to-text with CTC over log-mel features",
+    quick_args=["--data", "tts-digits", "--num-utts", "600", "--hidden", "64", "--subsample", "4",
+                "--epochs", "12", "--lr", "3e-3", "--max-minutes", "1.5"],
+    full_args=["--data", "fsdd-strings", "--num-utts", "3000", "--layers", "2", "--hidden", "128",
+               "--epochs", "30", "--lr", "3e-3", "--max-minutes", "20"],
+)
+
+if __name__ == "__main__":
+    raise SystemExit(train_main(DOMAIN))
