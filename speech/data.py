@@ -26,7 +26,7 @@ from speech.model import ctc_min_frames, output_lengths
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass

@@ -55,12 +55,19 @@ class BeamDecoder:
         self.extra_sil = SIL not in self.tokens  # flashlight needs a silence token; ours never fires
         if self.extra_sil:
             self.tokens.append(SIL)
-        self._lexicon_file = self._write_lexicon(lexicon) if lexicon else None
-        self.decoder = ctc_decoder(
-            lexicon=self._lexicon_file, tokens=self.tokens, lm=lm, beam_size=beam_size,
-            beam_size_token=min(len(self.tokens), 32), lm_weight=lm_weight if lm else 0.0,
-            word_score=word_score, sil_score=0.0, blank_token=vocab.tokens[0], sil_token=SIL,
-            unk_word="<unk>", log_add=False)
+        # with word units every token already is a word, and flashlight's lexicon search
+        # mishandles CTC repeats of one-token words, so the lexicon only applies to characters
+        use_lexicon = bool(lexicon) and vocab.units == "chars"
+        self._lexicon_file = self._write_lexicon(lexicon) if use_lexicon else None
+        try:
+            self.decoder = ctc_decoder(
+                lexicon=self._lexicon_file, tokens=self.tokens, lm=lm, beam_size=beam_size,
+                beam_size_token=min(len(self.tokens), 32), lm_weight=lm_weight if lm else 0.0,
+                word_score=word_score, sil_score=0.0, blank_token=vocab.tokens[0], sil_token=SIL,
+                unk_word="<unk>", log_add=False)
+        except RuntimeError as err:  # KenLM reports a bad file as a long C++ message
+            reason = next((line for line in str(err).splitlines()[1:] if line.strip()), str(err))
+            raise ConfigError(f"--lm {lm}: cannot load ({reason.strip()[:160]})") from None
 
     def _write_lexicon(self, words: list[str]) -> str:
         """flashlight lexicon: ``word<TAB>spelling tokens``; words it cannot spell are dropped."""
