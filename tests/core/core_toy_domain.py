@@ -27,6 +27,7 @@ from core.run import train_main  # noqa: E402
 from core.sequence import SequenceBatch, gather_last, pad_sequences  # noqa: E402
 
 CLASSES = ["first", "second", "third"]
+META = {"classes": CLASSES, "input_size": 4}
 
 
 @dataclass
@@ -78,7 +79,7 @@ def build_data(cfg: ToyConfig) -> DataBundle:
                           collate_fn=Collate(split, cfg), generator=torch.Generator().manual_seed(cfg.seed))
 
     return DataBundle(loader("train", cfg.n_train, 1, True), loader("val", 96, 2, False),
-                      loader("test", 96, 3, False), meta={"classes": CLASSES, "input_size": 4})
+                      loader("test", 96, 3, False), meta=dict(META))
 
 
 class ToyModel(nn.Module):
@@ -117,6 +118,16 @@ def run_baseline(cfg: ToyConfig, data: DataBundle) -> dict:
 def means_of(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     mask = (torch.arange(inputs.shape[1]) < lengths.unsqueeze(1)).unsqueeze(-1)  # (B, T, 1)
     return (inputs * mask).sum(1) / lengths.unsqueeze(1)
+
+
+def checkpoint_of(model: nn.Module, *, domain: str = "toy", **cfg) -> dict:
+    """A minimal valid checkpoint dict for ``model`` (checkpoint and CLI tests)."""
+    from core.config import config_to_dict
+    from core.seeding import rng_state
+
+    return {"domain": domain, "config": config_to_dict(ToyConfig(**cfg)), "meta": META, "model": model.state_dict(),
+            "optimizer": {}, "scheduler": {}, "epoch": 1, "step": 5, "rng": rng_state(), "history": [],
+            "best": {"value": None}}
 
 
 DOMAIN = Domain("toy", ToyConfig, build_data, build_model, lambda cfg, meta: ClassificationTask(meta["classes"]),

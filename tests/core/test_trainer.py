@@ -72,3 +72,13 @@ def test_load_for_inference_reproduces_test_accuracy(trained):
             total += len(batch)
     final = json.loads((trained / "final.json").read_text())
     assert math.isclose(correct / total, final["test"]["accuracy"])
+
+
+def test_run_config_yaml_round_trips(trained):
+    from core.config import config_from_dict, parse_config
+    from core_toy_domain import ToyConfig
+
+    stored = config_from_dict(ToyConfig, load_checkpoint(trained / "checkpoints" / "last.pt")["config"])
+    again = parse_config(ToyConfig, ["--config", str(trained / "config.yaml")])
+    assert again.epochs == 3 and again.progress is False
+    assert again == type(stored)(**{**stored.__dict__, "config": str(trained / "config.yaml")})

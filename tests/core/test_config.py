@@ -1,0 +1,97 @@
+"""Typed config: flat kebab-case flags, YAML files, validation that names the field."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+import core
+from core.config import RunConfig, config_from_dict, load_config, parse_config, save_config
+from core.errors import ConfigError
+from core_toy_domain import ToyConfig
+
+
+def test_flat_kebab_case_flags():
+    cfg = parse_config(ToyConfig, ["--batch-size", "7", "--max-minutes", "1.5", "--bidirectional", "--layer-norm",
+                                   "--schedule", "onecycle", "--n-train", "10", "--no-progress", "--seed", "4"])
+    assert (cfg.batch_size, cfg.max_minutes, cfg.bidirectional, cfg.layer_norm) == (7, 1.5, True, True)
+    assert (cfg.schedule, cfg.n_train, cfg.progress, cfg.seed) == ("onecycle", 10, False, 4)
+    assert parse_config(ToyConfig, ["--no-bidirectional"]).bidirectional is False
+
+
+def test_yaml_round_trip_gives_an_equal_config(tmp_path):
+    cfg = parse_config(ToyConfig, ["--hidden", "24", "--lr", "0.003", "--baseline", "centroid", "--dropout", "0.25"])
+    save_config(cfg, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml", ToyConfig) == cfg
+    again = parse_config(ToyConfig, ["--config", str(tmp_path / "config.yaml")])
+    assert dataclasses.replace(again, config=None) == cfg and again.config == str(tmp_path / "config.yaml")
+
+
+def test_flags_override_the_file_and_missing_keys_keep_defaults(tmp_path):
+    (tmp_path / "c.yaml").write_text("hidden: 40\nepochs: 9\n")
+    cfg = parse_config(ToyConfig, ["--config", str(tmp_path / "c.yaml"), "--epochs", "3"])
+    assert (cfg.hidden, cfg.epochs, cfg.n_train) == (40, 3, ToyConfig().n_train)
+
+
+def test_base_config_sits_under_file_and_flags(tmp_path):
+    (tmp_path / "c.yaml").write_text("epochs: 9\n")
+    base = dataclasses.asdict(ToyConfig(hidden=12, epochs=2, lr=0.5))
+    cfg = parse_config(ToyConfig, ["--config", str(tmp_path / "c.yaml"), "--lr", "0.1"], base=base)
+    assert (cfg.hidden, cfg.epochs, cfg.lr) == (12, 9, 0.1)
+
+
+@pytest.mark.parametrize("flags, field", [
+    (["--hidden", "-4"], "--hidden"),
+    (["--layers", "0"], "--layers"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--epochs", "-1"], "--epochs"),
+    (["--lr", "0"], "--lr"),
+    (["--dropout", "1.5"], "--dropout"),
+    (["--max-minutes", "-2"], "--max-minutes"),
+    (["--device", "gpu"], "--device"),
+    (["--data", "./no/such/folder"], "--data"),
+    (["--init-backbone", "missing.pt"], "--init-backbone"),
+    (["--cell", "transformer"], "--cell"),
+])
+def test_bad_values_name_the_field(flags, field):
+    with pytest.raises(ConfigError, match=field):
+        parse_config(ToyConfig, flags)
+
+
+def test_cell_is_checked_against_core_cells(monkeypatch):
+    monkeypatch.setattr(core, "CELLS", ("lstm", "gru"), raising=False)
+    with pytest.raises(ConfigError, match="unknown cell 'rnn'.*lstm, gru"):
+        parse_config(RunConfig, ["--cell", "rnn"])
+    assert parse_config(RunConfig, ["--cell", "gru"]).cell == "gru"
+
+
+def test_dataset_names_are_not_checked_as_paths():
+    assert parse_config(RunConfig, ["--data", "mnist"]).data == "mnist"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hiden: 3\n", "unknown field 'hiden'"),
+    ("hidden: big\n", "field 'hidden': expected an integer"),
+    ("bidirectional: 1\n", "field 'bidirectional': expected true/false"),
+    ("schedule: linear\n", "field 'schedule'"),
+    ("hidden: [1, 2\n", "not valid YAML"),
+    ("- 1\n- 2\n", "expected a mapping"),
+])
+def test_bad_yaml_files_name_the_file_and_field(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_config(ToyConfig, ["--config", str(path)])
+    assert "\n" not in str(err.value)
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="--config: cannot read"):
+        parse_config(ToyConfig, ["--config", "nowhere.yaml"])
+
+
+def test_types_are_coerced_only_where_safe():
+    cfg = config_from_dict(RunConfig, {"lr": 1, "baseline": None, "init_backbone": None})
+    assert isinstance(cfg.lr, float) and cfg.lr == 1.0
+    assert yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg)))["lr"] == 1.0
