@@ -11,4 +11,14 @@ __all__ = [
     "pad_sequences", "RnnsuiteError", "ConfigError", "DataError", "CheckpointError",
     "build_backbone", "backbone_from_config", "Backbone", "CELLS", "Pooling", "BucketBatchSampler",
 ]
-# Trainer / run_domain (core/trainer.py, core/run.py) are added to this face by their owners.
+
+# The engine (tqdm, tensorboard, matplotlib) loads only when asked for: `import core` stays light.
+_ENGINE = {"Trainer": "core.trainer", "train_main": "core.run", "load_for_inference": "core.checkpoint"}
+
+
+def __getattr__(name: str):
+    if name in _ENGINE:
+        import importlib
+
+        return getattr(importlib.import_module(_ENGINE[name]), name)
+    raise AttributeError(f"module 'core' has no attribute {name!r}")
