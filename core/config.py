@@ -119,8 +119,9 @@ def _check_cell(cell: str) -> None:
 
 
 def looks_like_path(value: str) -> bool:
-    """A --data value meant as a filesystem path rather than a dataset name."""
-    return any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~"))
+    """A --data value meant as a filesystem path rather than a dataset name (mnist, sst2, ...)."""
+    has_suffix = re.fullmatch(r"\.[A-Za-z0-9]{1,5}", Path(value).suffix) is not None
+    return any(sep in value for sep in ("/", "\\")) or value.startswith((".", "~")) or has_suffix
 
 
 def _check_path(flag: str, value: str) -> None:

@@ -100,10 +100,16 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         print(f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} (continue with --resume)",
               file=sys.stderr)
         return 128 + int(trainer.stop_signal)
+    _finish(domain, trainer, data, out, reason)
+    return 0
+
+
+def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reason: str) -> None:
+    """Test the best checkpoint; write final.json, confusion and curves; print one summary line."""
     test = trainer.test(data.test)
     params = sum(p.numel() for p in trainer.model.parameters())
     _write_results(out, test, data.meta, {
-        "params": params, "train_seconds": round(trainer.train_seconds, 3), "env": environment(device),
+        "params": params, "train_seconds": round(trainer.train_seconds, 3), "env": environment(trainer.device),
         "val_best": trainer.best["metrics"], "best_epoch": trainer.best["epoch"], "epochs": trainer.epoch,
         "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
     })
@@ -111,7 +117,6 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)
     summary = ", ".join(f"{k}={v:.4f}" for k, v in scalars(test).items())
     print(f"{domain.name}: {reason} after {trainer.epoch} epochs; test {summary}; run dir {out}")
-    return 0
 
 
 def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, device: torch.device) -> int:

@@ -7,6 +7,7 @@ from an end-of-epoch checkpoint replays exactly what an uninterrupted run does.
 from __future__ import annotations
 
 import random
+import signal
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,12 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def seed_worker(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: NumPy and Python follow torch's per-worker seed."""
+    """DataLoader ``worker_init_fn``: NumPy and Python follow torch's per-worker seed.
+
+    Workers also ignore SIGINT: Ctrl-C reaches the whole process group, and the main
+    process must be the one that finishes the step and writes the checkpoint.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)
     random.seed(worker_seed)

@@ -51,6 +51,7 @@ def test_base_config_sits_under_file_and_flags(tmp_path):
     (["--max-minutes", "-2"], "--max-minutes"),
     (["--device", "gpu"], "--device"),
     (["--data", "./no/such/folder"], "--data"),
+    (["--data", "missing_reviews.csv"], "--data"),
     (["--init-backbone", "missing.pt"], "--init-backbone"),
     (["--cell", "transformer"], "--cell"),
 ])

@@ -163,3 +163,25 @@ def test_rng_state_survives_weights_only_round_trip(tmp_path):
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     set_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True))
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+class NumpyNoise(torch.utils.data.Dataset):
+    """Draws from NumPy's global RNG inside the worker (augmentation-style)."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        import numpy as np
+
+        return float(np.random.rand())
+
+
+def test_worker_randomness_follows_seed_and_epoch():
+    def draws(epoch):
+        loader = DataLoader(NumpyNoise(), batch_size=4, num_workers=1, generator=torch.Generator())
+        seed_loader_epoch(loader, 5, epoch)
+        assert loader.worker_init_fn is not None  # NumPy in workers is seeded, not forked state
+        return next(iter(loader)).tolist()
+
+    assert draws(1) == draws(1) and draws(1) != draws(2)
