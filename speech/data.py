@@ -134,7 +134,10 @@ def logmel_from(settings: dict) -> LogMel:
 
 
 def _limit(clips: list[Clip], n: int) -> list[Clip]:
-    return clips[:n] if n else clips
+    """``n`` clips spread evenly over the listing (listings are sorted by digit/speaker/...)."""
+    if not n or n >= len(clips):
+        return clips
+    return [clips[i * len(clips) // n] for i in range(n)]
 
 
 def build_data(cfg) -> DataBundle:
