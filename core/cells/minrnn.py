@@ -10,8 +10,9 @@ Gates depend on x_t only, so the recurrence is linear in h:
 Two paths compute h_t = a_t ⊙ h_{t-1} + b_t:
 - ``sequential``: one fused multiply-add per step, with a hand-written backward (the
   gradient is the same recurrence run backwards), so autograd records 1 node, not T.
-- ``parallel``: the log-space scan of the paper (logcumsumexp), O(log T) depth; wins on
-  GPUs, loses on CPU. ``mode="auto"`` picks sequential on CPU, parallel on CUDA.
+- ``parallel``: the log-space scan of the paper (logcumsumexp), O(log T) depth; the
+  paper's choice on GPUs, slower on this CPU. ``mode="auto"``: sequential on CPU,
+  parallel on CUDA.
 """
 from __future__ import annotations
 
@@ -99,28 +100,30 @@ class MinRNN(nn.Module):
     def _path(self, x: Tensor) -> str:
         if self.mode != "auto":
             return self.mode
-        # measured (benchmarks/backbone.py): the loop wins on CPU, the scan on CUDA
+        # CPU: the loop measured faster (benchmarks/backbone.py, pixel_mnist). CUDA: the scan,
+        # as Feng et al. report (kernel launches make a T-step loop slow there); not measured here.
         return "parallel" if x.is_cuda else "sequential"
 
-    def log_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """log a_t and log b_t, each (B, T, H)."""
+    def coefficients(self, x: Tensor, *, log_space: bool) -> tuple[Tensor, Tensor]:
+        """a_t and b_t of h_t = a_t h_{t-1} + b_t (or their logs), each (B, T, H)."""
         parts = self.proj(x).chunk(2 if self.kind == "gru" else 3, dim=-1)
         if self.kind == "gru":
             k, v = parts
-            log_a, log_z = -F.softplus(k), -F.softplus(-k)  # log(1 - z), log z
+            gate = k  # z = σ(k); a = 1 - z = σ(-k)
         else:
             f, i, v = parts
-            diff = F.softplus(-f) - F.softplus(-i)  # log i - log f
-            log_a, log_z = -F.softplus(diff), -F.softplus(-diff)  # log f', log i'
-        return log_a, log_z + log_g(v)
+            gate = F.softplus(-f) - F.softplus(-i)  # log i - log f; i' = σ(gate), f' = σ(-gate)
+        if log_space:
+            return -F.softplus(gate), -F.softplus(-gate) + log_g(v)
+        g = torch.where(v >= 0, v + 0.5, torch.sigmoid(v))  # g(v), straight (no exp/log round trip)
+        return torch.sigmoid(-gate), torch.sigmoid(gate) * g
 
     def forward(self, x: Tensor, lengths: Tensor | None, state: Tensor | None = None):
         h0 = zeros_state(x, self.hidden_size) if state is None else state  # (B, H)
-        log_a, log_b = self.log_coefficients(x)
         if self._path(x) == "parallel":
-            out = scan_log_space(log_a, log_b, h0)
+            out = scan_log_space(*self.coefficients(x, log_space=True), h0)
         else:
-            out = scan_sequential(log_a.exp(), log_b.exp(), h0)  # (B, T, H)
+            out = scan_sequential(*self.coefficients(x, log_space=False), h0)  # (B, T, H)
         return out, last_state(out, lengths, h0)
 
 

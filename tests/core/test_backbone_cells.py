@@ -129,3 +129,18 @@ def test_a_new_cell_is_one_registry_entry():
         check_padding_invariance(fn, [torch.randn(n, 3) for n in (5, 2, 4)])
     finally:
         del CELL_REGISTRY["decay_toy"]
+
+
+def test_chrono_init_spreads_retain_gates_up_to_the_horizon():
+    import math
+    top = math.log(49)
+    lstm = build_backbone("lstm", 3, 64, init="chrono", horizon=50).layers[0][0]
+    forget, inp = lstm.bias_ih.detach()[64:128], lstm.bias_ih.detach()[:64]
+    assert 0 <= forget.min() and forget.max() <= top and forget.std() > 0.3
+    torch.testing.assert_close(inp, -forget)
+    gru_z = build_backbone("gru", 3, 64, init="chrono", horizon=50).layers[0][0].bias_ih.detach()[64:128]
+    assert 0 <= gru_z.min() and gru_z.max() <= top  # torch's GRU keeps h_{t-1} with weight z
+    mingru_z = build_backbone("mingru", 3, 64, init="chrono", horizon=50).layers[0][0].proj.bias.detach()[:64]
+    assert -top <= mingru_z.min() and mingru_z.max() <= 0  # minGRU keeps h_{t-1} with weight 1 - z
+    with pytest.raises(ConfigError, match="gates"):
+        build_backbone("rnn", 3, 4, init="chrono")
