@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from core.domain import DataBundle
 from core.errors import ConfigError, DataError
 from core.sampler import BucketBatchSampler
+from core.seeding import loader_kwargs
 from core.sequence import SequenceBatch, pad_sequences
 from nlp.sources import Rows, read_source
 from nlp.vocab import PAD_ID, Vocab, tokenize
@@ -131,7 +132,8 @@ def check_resume_vocab(cfg, vocab: Vocab) -> None:
 
 def make_loader(dataset: TextDataset, cfg, *, train: bool) -> DataLoader:
     sampler = BucketBatchSampler(dataset.lengths, cfg.batch_size, shuffle=train, seed=cfg.seed)
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers,
+                      **loader_kwargs(cfg.seed))
 
 
 def build_data(cfg) -> DataBundle:
