@@ -30,8 +30,11 @@ ARCHIVE = make_archive()
 class Handler(http.server.BaseHTTPRequestHandler):
     """/good.tar.gz: the archive; /cut.tar.gz: announces it all, sends half, hangs up; /bad.tar.gz: corrupt gzip."""
 
+    extra = b""  # /imdb.tar.gz, set by the test that needs it
+
     def do_GET(self):  # noqa: N802 (http.server's name)
-        body = {"/good.tar.gz": ARCHIVE, "/cut.tar.gz": ARCHIVE, "/bad.tar.gz": ARCHIVE[:-40]}.get(self.path)
+        body = {"/good.tar.gz": ARCHIVE, "/cut.tar.gz": ARCHIVE, "/bad.tar.gz": ARCHIVE[:-40],
+                "/imdb.tar.gz": self.extra}.get(self.path)
         if body is None:
             self.send_error(404)
             return
@@ -95,3 +98,37 @@ def test_corrupt_archive_with_matching_checksum_is_not_half_unpacked(server, tmp
 def test_unreachable_server_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="download failed"):
         download_and_unpack("http://127.0.0.1:9/x.tar.gz", tmp_path, sha256="0" * 64, member="x", progress=False)
+
+
+def make_imdb_archive() -> bytes:
+    """A miniature aclImdb: 12 train and 4 test reviews per polarity, HTML line breaks included."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for split, count in (("train", 12), ("test", 4)):
+            for polarity, word in (("pos", "wonderful"), ("neg", "dreadful")):
+                for i in range(count):
+                    text = f"Review {i}: a {word} film.<br /><br />Truly {word}. " + "more words " * 300
+                    info = tarfile.TarInfo(f"aclImdb/{split}/{polarity}/{i}_7.txt")
+                    info.size = len(text.encode())
+                    tar.addfile(info, io.BytesIO(text.encode()))
+    return buffer.getvalue()
+
+
+def test_imdb_download_then_load(server, tmp_path, monkeypatch):
+    from nlp import sources
+    from nlp.data import build_data
+    from nlp.train import NlpConfig
+
+    archive = make_imdb_archive()
+    Handler.extra = archive
+    monkeypatch.setenv("RNNSUITE_DATA", str(tmp_path / "data"))  # no imdb there
+    monkeypatch.setenv("RNNSUITE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(sources, "IMDB_URL", f"{server}/imdb.tar.gz")
+    monkeypatch.setattr(sources, "IMDB_SHA256", sha(archive))
+    with pytest.raises(DataError, match="add --download"):
+        build_data(NlpConfig(data="imdb", progress=False))
+    bundle = build_data(NlpConfig(data="imdb", download=True, max_tokens=50, progress=False))
+    assert (tmp_path / "cache" / "nlp" / "aclImdb" / "train" / "pos").is_dir()
+    assert bundle.meta["sizes"] == {"train": 22, "val": 2, "test": 8}
+    assert "<br" not in " ".join(bundle.meta["vocab"]["itos"]) and "br" not in bundle.meta["vocab"]["itos"]
+    assert max(bundle.train.dataset.lengths) == 50  # cut to --max-tokens
