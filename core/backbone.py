@@ -82,7 +82,7 @@ class Backbone(nn.Module):
         if lengths.shape != (batch,) or (batch and (int(lengths.max()) > steps or int(lengths.min()) < 0)):
             raise ConfigError(f"lengths: expected {batch} integers in 0..{steps}, got {lengths.tolist()}")
         full = batch == 0 or bool((lengths == steps).all())
-        if full and self._fusable and self.trace is None:
+        if full and self._fusable and self.trace is None and self._torch_kernels(x):
             flat = [layer for pair in self.layers for layer in pair]
             out, state = fused_stack(flat, x, state, bidirectional=self.num_directions == 2,
                                      dropout=self.dropout, training=self.training)
@@ -92,6 +92,9 @@ class Backbone(nn.Module):
             mask = lengths_to_mask(lengths.to(out.device), steps).unsqueeze(-1)  # (B, T, 1)
             out = out * mask
         return out, lengths, state
+
+    def _torch_kernels(self, x: Tensor) -> bool:
+        return all(layer.torch_kernel(x) for pair in self.layers for layer in pair)
 
     def _layer_by_layer(self, x: Tensor, lengths: Tensor | None, state):
         finals = []

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from core.cells import CellSpec, register_cell
 from core.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
+from core.cells.gru_cpu import HandFusedGRU
 from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
@@ -27,9 +28,12 @@ FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "
 class FusedLayer(nn.Module):
     """One layer, one direction, of a torch-fused cell (``kind`` in lstm/gru/rnn_tanh/rnn_relu)."""
 
-    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto", horizon: int = 100):
+    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto",
+                 horizon: int = 100, impl: str = "auto"):
         super().__init__()
-        self.kind, self.hidden_size, self.horizon = kind, hidden_size, horizon
+        if impl not in ("auto", "torch", "handfused") or (impl == "handfused" and kind != "gru"):
+            raise ConfigError(f"impl: must be 'auto', 'torch' or (gru only) 'handfused', got {impl!r}")
+        self.kind, self.hidden_size, self.horizon, self.impl = kind, hidden_size, horizon, impl
         rows = GATES[kind] * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(rows, input_size))  # (G*H, F)
         self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size))  # (G*H, H)
@@ -60,6 +64,12 @@ class FusedLayer(nn.Module):
     def flat_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
+    def torch_kernel(self, x: Tensor) -> bool:
+        """False where the hand-fused GRU runs instead (CPU, measured faster: core/cells/gru_cpu.py)."""
+        if self.kind != "gru" or self.impl == "torch":
+            return True
+        return self.impl == "auto" and x.is_cuda
+
     def forward(self, x: Tensor, lengths: Tensor | None, state=None):
         if self.kind == "lstm":
             h0, c0 = state if state is not None else (zeros_state(x, self.hidden_size),) * 2
@@ -69,8 +79,16 @@ class FusedLayer(nn.Module):
                 return out, (h[0], c[0])
             return self._lstm_segments(x, lengths, h0, c0)
         h0 = state if state is not None else zeros_state(x, self.hidden_size)
+        if not self.torch_kernel(x):
+            return self._hand_fused(x, lengths, h0)
         out, _ = FUSED_OPS[self.kind](x, h0.unsqueeze(0), self.flat_weights(),
                                       True, 1, 0.0, self.training, False, True)  # (B, T, H)
+        return out, last_state(out, lengths, h0)
+
+    def _hand_fused(self, x: Tensor, lengths: Tensor | None, h0: Tensor):
+        if x.shape[1] == 0:
+            return x.new_zeros(x.shape[0], 0, self.hidden_size), h0
+        out = HandFusedGRU.apply(x, h0, *self.flat_weights())  # (B, T, H)
         return out, last_state(out, lengths, h0)
 
     def _lstm_segments(self, x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor):
@@ -106,13 +124,14 @@ def _lstm(*, input_size: int, hidden_size: int, init: str = "auto", horizon: int
     return FusedLayer(kind="lstm", input_size=input_size, hidden_size=hidden_size, init=init, horizon=horizon)
 
 
-def _gru(*, input_size: int, hidden_size: int, init: str = "auto", horizon: int = 100) -> FusedLayer:
-    return FusedLayer(kind="gru", input_size=input_size, hidden_size=hidden_size, init=init, horizon=horizon)
+def _gru(**options) -> FusedLayer:
+    return FusedLayer(kind="gru", **options)
 
 
 register_cell(CellSpec("rnn", _rnn, ("nonlinearity", "init"), description="Elman RNN, torch-fused"))
 register_cell(CellSpec("lstm", _lstm, ("init", "horizon"), state_parts=2, description="LSTM, torch-fused"))
-register_cell(CellSpec("gru", _gru, ("init", "horizon"), description="GRU, torch-fused"))
+register_cell(CellSpec("gru", _gru, ("init", "horizon", "impl"),
+                       description="GRU: torch-fused on CUDA, hand-fused on CPU (impl='torch' forces torch's)"))
 
 
 def fused_stack(layers: list[FusedLayer], x: Tensor, state, *, bidirectional: bool,
