@@ -79,6 +79,9 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         _check_baseline(domain, cfg.baseline)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    if resume_state is None:  # a new run in an old folder must never test a stale best.pt
+        for stale in ("checkpoints/best.pt", "final.json"):
+            (out / stale).unlink(missing_ok=True)
     save_config(cfg, out / "config.yaml")
     seed_everything(cfg.seed)
     data = domain.build_data(cfg)

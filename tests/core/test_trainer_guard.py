@@ -185,3 +185,16 @@ def test_worker_randomness_follows_seed_and_epoch():
         return next(iter(loader)).tolist()
 
     assert draws(1) == draws(1) and draws(1) != draws(2)
+
+
+def test_new_run_in_an_old_folder_never_tests_a_stale_best(tmp_path):
+    from core.checkpoint import save_checkpoint
+    from core_toy_domain import checkpoint_of
+
+    stale = build_model(ToyConfig(), {"input_size": 4, "classes": CLASSES})
+    with torch.no_grad():
+        for p in stale.parameters():
+            p.fill_(0.5)
+    save_checkpoint(tmp_path / "checkpoints" / "best.pt", checkpoint_of(stale))
+    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "0"]) == 0
+    assert not (tmp_path / "checkpoints" / "best.pt").exists()
