@@ -44,7 +44,7 @@ def run(argv: list[str]) -> float:
 
 def sst2(out: Path, epochs: int, seed: int) -> dict:
     common = ["--data", "sst2", "--seed", str(seed), "--no-progress"]
-    rnn_seconds = run([*common, *MODEL, "--epochs", str(epochs), "--patience", "3", "--max-minutes", "8",
+    rnn_seconds = run([*common, *MODEL, "--epochs", str(epochs), "--patience", "3", "--max-minutes", "6",
                        "--out", str(out / "sst2-rnn")])
     lr_seconds = run([*common, "--baseline", "tfidf", "--out", str(out / "sst2-tfidf")])
     rnn = json.loads((out / "sst2-rnn" / "final.json").read_text())
@@ -58,7 +58,7 @@ def sst2(out: Path, epochs: int, seed: int) -> dict:
 
 def mr(out: Path, epochs: int, folds: int, seed: int) -> dict:
     common = ["--data", "mr", "--cv", str(folds), "--seed", str(seed), "--no-progress"]
-    rnn_seconds = run([*common, *MODEL, "--epochs", str(epochs), "--max-minutes", "1.5",
+    rnn_seconds = run([*common, *MODEL, "--epochs", str(epochs), "--max-minutes", "1.25",
                        "--out", str(out / "mr-rnn")])
     lr_seconds = run([*common, "--baseline", "tfidf", "--out", str(out / "mr-tfidf")])
     rnn = json.loads((out / "mr-rnn" / "cv.json").read_text())

@@ -46,6 +46,7 @@ def test_cross_validation_runs_each_fold_and_reports_mean_and_std(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.data
 def test_sst2_slice_beats_chance(data_dir, tmp_path, tiny_args):
     out = tmp_path / "sst2"
     args = ["--data", "sst2", "--epochs", "3", "--limit-train", "4000", "--limit-eval", "600", "--lr", "5e-3",
@@ -56,6 +57,7 @@ def test_sst2_slice_beats_chance(data_dir, tmp_path, tiny_args):
     assert accuracy > 0.64, accuracy  # chance is about 0.5 on the balanced SST-2 test set
 
 
+@pytest.mark.data
 def test_mr_is_read_as_latin1(data_dir):
     from nlp.data import build_data
     from nlp.train import NlpConfig
