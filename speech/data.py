@@ -125,7 +125,12 @@ def drop_unalignable(features: list[Tensor], targets: list[list[int]], *, subsam
 def feature_settings(cfg, data: str) -> dict:
     """The feature pipeline as plain values (saved in meta: transcription rebuilds it)."""
     rate = cfg.sample_rate or NATIVE_RATE.get(data, 16000)
-    return {"sample_rate": rate, "n_mels": cfg.n_mels, "win_ms": 25.0, "hop_ms": 10.0}
+    return {"sample_rate": rate, "n_mels": cfg.n_mels, "win_ms": 25.0, "hop_ms": 10.0, "cmn": cfg.cmn}
+
+
+def utterance_mean_removed(feat: Tensor) -> Tensor:
+    """Per-utterance mean subtraction (CMN): a recording's gain and channel become irrelevant. (T, F)"""
+    return feat - feat.float().mean(0, keepdim=True).to(feat.dtype)
 
 
 def logmel_from(settings: dict) -> LogMel:
@@ -150,6 +155,9 @@ def build_data(cfg) -> DataBundle:
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"
     feats = {s: featurize(_limit(splits[s], limits[s]), logmel, name=f"{name}-{s}", progress=cfg.progress)
              for s in ("train", "val", "test")}
+    if cfg.cmn:
+        for part in feats.values():
+            part.features = [utterance_mean_removed(f) for f in part.features]
     if not feats["train"].features:
         raise DataError(f"--data {cfg.data}: no readable training utterances")
     vocab = Vocab.build(feats["train"].texts, units=cfg.units)

@@ -37,6 +37,8 @@ class SpeechConfig(RunConfig):
     """Model sample rate in Hz; 0 = the dataset's own (8000 for FSDD/yesno/tts-digits, else 16000)."""
     n_mels: int = 40
     """Log-mel filterbank channels (25 ms windows, 10 ms hop)."""
+    cmn: bool = False
+    """Subtract each utterance's own mean log-mel (recording gain/channel invariance)."""
     max_seconds: float = 30.0
     """Longer audio files are reported and skipped (0 = no limit)."""
     num_utts: int = 2000

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from core.checkpoint import load_for_inference
 from core.errors import RnnsuiteError
 from speech.audio import load_audio
-from speech.data import logmel_from
+from speech.data import logmel_from, utterance_mean_removed
 from speech.decode import BeamDecoder, greedy_decode
 from speech.text import Vocab
 
@@ -39,7 +39,10 @@ class Transcriber:
 
     @torch.no_grad()
     def __call__(self, wave: Tensor) -> str:
-        feat = (self.logmel(wave) - self.mean) / self.std  # (T, F)
+        feat = self.logmel(wave)  # (T, F)
+        if self.meta["features"].get("cmn"):
+            feat = utterance_mean_removed(feat)
+        feat = (feat - self.mean) / self.std
         lengths = torch.tensor([feat.shape[0]])
         logits, out_lengths = self.model(feat.unsqueeze(0), lengths)  # (1, T', V)
         if self.beam is not None:

@@ -54,3 +54,13 @@ def test_featurize_caches_and_skips_bad_clips(isolated_cache, capsys):
     second = featurize(clips, logmel, name="unit", progress=False)
     assert calls == []  # no DSP the second time
     assert all(torch.equal(a, b) for a, b in zip(first.features, second.features))
+
+
+def test_utterance_mean_removal_cancels_recording_gain():
+    from speech.data import utterance_mean_removed
+
+    logmel = LogMel(sample_rate=8000, n_mels=20)
+    wave = torch.randn(4000) * 0.1
+    quiet, loud = logmel(wave), logmel(wave * 4.0)
+    assert (loud - quiet).mean() > 2.0  # log-mels shift by log(16) with the gain...
+    assert torch.allclose(utterance_mean_removed(quiet), utterance_mean_removed(loud), atol=1e-3)  # ...CMN does not
