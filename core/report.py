@@ -103,8 +103,10 @@ def cross_table(by_domain: dict[str, list[RunRecord]]) -> tuple[list[str], list[
                 best_per_cell[r.cell] = r
         order = sorted(best_per_cell.values(),
                        key=lambda r: -r.test[r.test["_monitor"]] if r.test["_mode"] == "max" else r.test[r.test["_monitor"]])
-        for rank, r in enumerate(order, 1):
-            ranks[(r.cell, domain)] = f"{r.test['_monitor']} {r.test[r.test['_monitor']]:.4f} (#{rank})"
+        values = [r.test[r.test["_monitor"]] for r in order]
+        for r, value in zip(order, values):
+            rank = values.index(value) + 1  # ties share the better rank
+            ranks[(r.cell, domain)] = f"{r.test['_monitor']} {value:.4f} (#{rank})"
     rows = [[cell] + [ranks.get((cell, d), "-") for d in by_domain] for cell in cells]
     return head, rows
 
