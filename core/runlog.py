@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def scalars(metrics: dict[str, Any]) -> dict[str, float]:
@@ -73,6 +74,8 @@ def plot_curves(history: Sequence[dict], path: Path, *, monitor: str) -> None:
     ax_loss.legend()
     ax_metric.plot(epochs, [r.get(f"val_{monitor}", math.nan) for r in history], marker="o", color="C2")
     ax_metric.set(xlabel="epoch", ylabel=monitor, title=f"validation {monitor}")
+    for ax in (ax_loss, ax_metric):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
