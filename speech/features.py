@@ -62,7 +62,8 @@ class SpecAugment(nn.Module):
         super().__init__()
         self.num_masks = num_masks
         self.freq = T.FrequencyMasking(freq_mask) if freq_mask > 0 else None
-        self.time = T.TimeMasking(time_mask) if time_mask > 0 else None
+        # p caps one mask at 20% of the utterance: a short word must not vanish under it
+        self.time = T.TimeMasking(time_mask, p=0.2) if time_mask > 0 else None
 
     def forward(self, feat: Tensor) -> Tensor:
         if not self.training or self.num_masks == 0:

@@ -78,10 +78,12 @@ DOMAIN = Domain(
     build_model=build_model,
     build_task=build_task,
     description="speech-to-text with CTC over log-mel features",
-    quick_args=["--data", "tts-digits", "--num-utts", "600", "--hidden", "64", "--subsample", "4",
-                "--epochs", "12", "--lr", "3e-3", "--max-minutes", "1.5"],
+    # compare's quick preset caps epochs (4) and minutes; small batches give enough steps to learn
+    quick_args=["--data", "tts-digits", "--num-utts", "1500", "--subsample", "4", "--batch-size", "16",
+                "--conv-channels", "64", "--lr", "4e-3", "--warmup-steps", "30", "--epochs", "12",
+                "--max-minutes", "1.5"],
     full_args=["--data", "fsdd-strings", "--num-utts", "3000", "--layers", "2", "--hidden", "128",
-               "--epochs", "30", "--lr", "3e-3", "--max-minutes", "20"],
+               "--subsample", "4", "--lr", "3e-3", "--epochs", "15", "--max-minutes", "10"],
 )
 
 if __name__ == "__main__":

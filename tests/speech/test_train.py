@@ -18,13 +18,14 @@ from speech.tts import Spec, synthesize
 def test_fsdd_slice_beats_chance(data_dir, isolated_cache, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNSUITE_DATA", str(data_dir))
     out = tmp_path / "fsdd"
-    argv = ["--data", "fsdd", "--limit-train", "800", "--limit-eval", "120", "--epochs", "10",
+    argv = ["--data", "fsdd", "--units", "words", "--limit-train", "800", "--limit-eval", "120", "--epochs", "8",
+            "--batch-size", "16",
             "--hidden", "64", "--subsample", "4", "--lr", "5e-3", "--warmup-steps", "20",
             "--out", str(out), "--no-progress"]
     assert train_main(DOMAIN, argv) == 0
     final = json.loads((out / "final.json").read_text())
     # chance for one of ten digit words is a 90% word error rate (and CTC starts at 100%)
-    assert final["test"]["wer"] < 0.35, final
+    assert final["test"]["wer"] < 0.5, final
 
 
 @pytest.mark.slow
