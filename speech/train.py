@@ -54,8 +54,11 @@ class SpeechConfig(RunConfig):
     spec_augment: bool = True
     """SpecAugment (frequency and time masks) on training features."""
     freq_mask: int = 6
+    """SpecAugment: widest frequency mask in mel channels."""
     time_mask: int = 8
+    """SpecAugment: widest time mask in frames (and at most 20% of the utterance)."""
     num_masks: int = 2
+    """SpecAugment: frequency and time masks per utterance."""
 
     def validate(self) -> None:
         super().validate()

@@ -62,3 +62,14 @@ def test_transcribe_reports_a_missing_checkpoint(tmp_path):
     cmd = [sys.executable, "-m", "speech.transcribe", "--checkpoint", str(tmp_path / "none.pt"), "a.wav"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "none.pt" in done.stderr
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--data", "no-such-corpus"], "not one of"),
+    (["--subsample", "3"], "--subsample must be 1, 2 or 4"),
+    (["--freq-mask", "50"], "--freq-mask must be below --n-mels"),
+])
+def test_bad_flags_are_one_line_errors(argv, fragment, tmp_path, capsys):
+    assert train_main(DOMAIN, argv + ["--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err
