@@ -7,6 +7,7 @@ confusion.json/png). Bad input (RnnsuiteError) prints one line and exits 2.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 import torch
 
+from core import distributed
 from core.checkpoint import init_backbone_from, load_checkpoint
 from core.config import RunConfig, parse_config, save_config
 from core.domain import DataBundle, Domain, get_domain
@@ -36,9 +38,14 @@ def train_main(domain: Union[Domain, str], argv: Optional[Sequence[str]] = None)
     except NonFiniteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
+    except distributed.DistributedError as err:  # torchrun: a rank died; 4 so scripts can tell it apart
+        print(f"error: {err}", file=sys.stderr)
+        return 4
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        distributed.teardown()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -74,17 +81,22 @@ def environment(device: torch.device) -> dict[str, Any]:
 def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     domain = get_domain(domain) if isinstance(domain, str) else domain
     cfg, resume_state = parse_run_config(domain, argv)
-    device = resolve_device(cfg.device)
+    device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
+        if distributed.active():
+            raise ConfigError("--baseline runs in one process; start it without torchrun")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    if resume_state is None:  # a new run in an old folder must never test a stale best.pt
+    if resume_state is None and distributed.is_main():  # a new run in an old folder must never test a stale best.pt
         for stale in ("checkpoints/best.pt", "final.json"):
             (out / stale).unlink(missing_ok=True)
-    save_config(cfg, out / "config.yaml")
+    if distributed.is_main():
+        save_config(cfg, out / "config.yaml")
     seed_everything(cfg.seed)
     data = domain.build_data(cfg)
+    # torchrun: each rank takes its slice of every global batch (same batches on every rank)
+    data = dataclasses.replace(data, train=distributed.shard_loader(data.train))
     if cfg.baseline:
         return _baseline(domain, cfg, data, out, device)
     seed_everything(cfg.seed)  # the model's init does not depend on what build_data drew
@@ -96,14 +108,16 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
                       val_loader=data.val, device=device, out_dir=out, domain=domain.name, meta=data.meta)
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
-    with _stop_on_signals(trainer):
+    with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
         reason = trainer.fit()
     if reason == "interrupted":
         name = signal.Signals(trainer.stop_signal).name
-        print(f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} (continue with --resume)",
-              file=sys.stderr)
+        distributed.note(f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} "
+                         "(continue with --resume)")
         return 128 + int(trainer.stop_signal)
-    _finish(domain, trainer, data, out, reason)
+    if distributed.is_main():  # the other ranks wait: test metrics are computed once, on the full split
+        _finish(domain, trainer, data, out, reason)
+    distributed.barrier()
     return 0
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from core import distributed
 from core.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from core.config import RunConfig, config_to_dict
 from core.errors import RnnsuiteError
@@ -46,6 +47,9 @@ class Trainer:
         self.cfg, self.task, self.domain, self.meta = cfg, task, domain, meta or {}
         self.device = torch.device(device)
         self.model = model.to(self.device)
+        # under torchrun the step runs through DDP; self.model stays unwrapped (checkpoint keys, .backbone)
+        self.train_model = distributed.wrap_model(self.model, self.device)
+        self._deadline, self._agreed_signal, self._agreed_late = math.inf, 0, False
         self.train_loader, self.val_loader = train_loader, val_loader
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.optimizer = build_optimizer(self.model, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -72,7 +76,9 @@ class Trainer:
     def fit(self) -> str:
         """Train until done; returns why it stopped: completed | early_stopping | time_budget | interrupted."""
         deadline = time.monotonic() + 60 * self.cfg.max_minutes if self.cfg.max_minutes else math.inf
-        log = RunLog(self.out_dir, history=self.history, purge_step=self.step) if self.out_dir else None
+        self._deadline = deadline
+        log = RunLog(self.out_dir, history=self.history, purge_step=self.step) \
+            if self.out_dir and distributed.is_main() else None
         try:
             while self.epoch < self.cfg.epochs:
                 finished = self._train_epoch(deadline, log)
@@ -80,9 +86,10 @@ class Trainer:
                     self.save("last.pt")
                     return "interrupted"
                 self._end_epoch(log)
+                late = self._agree_stop(time.monotonic() > deadline)
                 if self.stop_signal is not None:
                     return "interrupted"
-                if not finished or time.monotonic() > deadline:
+                if not finished or late:
                     return "time_budget"
                 if self.cfg.patience and self.best["stale"] >= self.cfg.patience:
                     return "early_stopping"
@@ -134,10 +141,10 @@ class Trainer:
         self.history, self.best = list(state["history"]), dict(state["best"])
         self.skipped_steps, self.bad_in_row = int(state["skipped_steps"]), int(state["bad_in_row"])
         self.partial, self.train_seconds = dict(state["partial"]), float(state["train_seconds"])
-        self._resume_rng = state["rng"] if self.batch else None
+        self._resume_rng = state["rng"] if self.batch and distributed.is_main() else None  # rank 0's stream
 
     def save(self, name: str) -> Optional[Path]:
-        if self.out_dir is None:
+        if self.out_dir is None or not distributed.is_main():
             return None
         return save_checkpoint(self.out_dir / "checkpoints" / name, self.state_dict())
 
@@ -145,7 +152,7 @@ class Trainer:
     def _train_epoch(self, deadline: float, log: Optional[RunLog]) -> bool:
         """One epoch (or its remainder after a mid-epoch resume). False when stopped early."""
         seed_loader_epoch(self.train_loader, self.cfg.seed, self.epoch)
-        seed_everything(epoch_seed(self.cfg.seed, self.epoch))
+        seed_everything(distributed.rank_seed(epoch_seed(self.cfg.seed, self.epoch)))  # rank 0: unchanged
         batches = iter(self.train_loader)
         for _ in range(self.batch):  # mid-epoch resume: same order, skip what was done
             next(batches)
@@ -164,7 +171,7 @@ class Trainer:
                 bar.set_postfix(loss=f"{self._epoch_loss():.4f}", samples_s=f"{self._throughput():.0f}")
                 if log is not None:
                     log.step(self.step, self._epoch_loss(), self.schedule.get_last_lr()[0])
-            if self.stop_signal is not None or time.monotonic() > deadline:
+            if self._stop_now(deadline):
                 bar.close()
                 return False
         return True
@@ -173,8 +180,12 @@ class Trainer:
         batch = batch.to(self.device)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            loss, items = self.task.loss(self.model, batch)
+            loss, items = self.task.loss(self.train_model, batch)
         value = float(loss.detach())
+        if distributed.active():  # global mean loss/items and agreed stop flags: every rank decides alike
+            loss, value, items, self._agreed_signal, self._agreed_late = distributed.sync_step(
+                loss, value, items, signum=self.stop_signal or 0, late=time.monotonic() > self._deadline)
+            self.stop_signal = self.stop_signal or self._agreed_signal or None
         if not math.isfinite(value):
             return self._skip(f"loss={value}")
         loss.backward()
@@ -203,7 +214,7 @@ class Trainer:
 
     def _end_epoch(self, log: Optional[RunLog]) -> None:
         started = time.perf_counter()
-        val = self.evaluate(self.val_loader, desc="val")
+        val = distributed.from_main(lambda: self.evaluate(self.val_loader, desc="val"))  # exact: full set on rank 0
         if self.task.monitor not in val:
             raise RnnsuiteError(f"task monitor {self.task.monitor!r} is not in validation metrics {sorted(scalars(val))}")
         record = {"epoch": self.epoch + 1, "step": self.step, "train_loss": self._epoch_loss(),
@@ -231,6 +242,18 @@ class Trainer:
             self.save("best.pt")
         else:
             self.best["stale"] += 1
+
+    def _stop_now(self, deadline: float) -> bool:
+        """Leave the epoch now? Under torchrun only values agreed in the step's all-reduce count."""
+        if distributed.active():
+            return bool(self._agreed_signal) or self._agreed_late  # a signal after the sync waits a step
+        return self.stop_signal is not None or time.monotonic() > deadline
+
+    def _agree_stop(self, late: bool) -> bool:
+        """After an epoch: the same (signal, past-budget) decision on every rank."""
+        signum, late = distributed.agree_stop(self.stop_signal or 0, late)
+        self.stop_signal = self.stop_signal or signum or None
+        return late
 
     def _epoch_loss(self) -> float:
         return self.partial["loss_sum"] / self.partial["items"] if self.partial["items"] else math.nan
