@@ -74,3 +74,24 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     again = _cli(args, plugin_env, tmp_path)  # finished runs are skipped, not retrained
     status = {r["name"]: r for r in json.loads((out / "compare.json").read_text())["runs"]}
     assert status["lstm-h16"]["status"] == "done", again.stdout
+
+
+@pytest.mark.slow
+def test_quick_grid_of_the_three_domains_reports_every_run(tmp_path, isolated_cache):
+    """`make run`'s grid on reduced sizes: one table row per run in every domain."""
+    out = tmp_path / "quick"
+    cells = ["lstm", "mingru"]
+    done = _cli(["compare", "--preset", "quick", "--cells", *cells, "--out", str(out),
+                 "--extra=--epochs 1 --limit-train 48 --limit-eval 32"],
+                dict(os.environ), tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = json.loads((out / "compare.json").read_text())["runs"]
+    assert {r["domain"] for r in runs} >= {"vision", "nlp", "speech"}
+    assert all(r["status"] == "ok" for r in runs), [(r["name"], r["note"]) for r in runs]
+    report = (out / "report.md").read_text()
+    for domain in ("vision", "nlp", "speech"):
+        section = report.split(f"## Domain: {domain}")[1].split("## ")[0]
+        rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+        expected = len([r for r in runs if r["domain"] == domain])
+        assert len(rows) == expected, section
+    assert "Across modalities" in report and (out / "report.html").stat().st_size > 10_000
