@@ -135,7 +135,10 @@ class Backbone(nn.Module):
             # head's gradient and the next step's through the one recorded tensor
             outputs.append(h.unsqueeze(1))  # (B, 1, H)
             states.append(h)
-        self.trace.append({"layer": where[0], "direction": where[1], "states": states})
+        # the lengths this layer saw: a domain front-end (e.g. speech subsampling) may have
+        # shortened the sequences after the batch was made
+        seen = torch.full((x.shape[0],), x.shape[1], dtype=torch.long) if lengths is None else lengths
+        self.trace.append({"layer": where[0], "direction": where[1], "states": states, "lengths": seen})
         return torch.cat(outputs, dim=1), state
 
     @staticmethod

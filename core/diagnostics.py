@@ -67,11 +67,11 @@ def hidden_gradient_norms(model: nn.Module, batch: SequenceBatch, loss_fn: LossF
     Returns ``{"cell", "steps", "norm": [T floats], "per_layer": {"layer0": [...], ...},
     "first_over_last": norm[0] / norm[last]}``; directions are combined (root sum of squares).
     """
-    lengths = batch.lengths
     with trace_hidden_states(model) as backbones:
         loss = loss_fn(model, batch)
         loss = loss[0] if isinstance(loss, tuple) else loss
         records = backbones[0].trace
+        lengths = records[0]["lengths"]  # after any front-end subsampling, unlike batch.lengths
         tensors = [h for record in records for h in record["states"]]
         grads = torch.autograd.grad(loss, tensors, allow_unused=True)
     per_layer: dict[int, Tensor] = {}
