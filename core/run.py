@@ -129,6 +129,7 @@ def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reaso
         "params": params, "train_seconds": round(trainer.train_seconds, 3), "env": environment(trainer.device),
         "val_best": trainer.best["metrics"], "best_epoch": trainer.best["epoch"], "epochs": trainer.epoch,
         "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
+        "monitor": trainer.task.monitor, "mode": trainer.task.mode,
     })
     if trainer.history:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)

@@ -69,6 +69,7 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     report = (out / "report.md").read_text()
     table = [line for line in report.splitlines() if line.startswith("| synthetic")]
     assert len(table) == 2, report  # one row per run, the failed one included
+    assert "| mse |" in table[0]  # the domain's own monitored metric, read from final.json
     assert "failed" in report and "<img" in (out / "report.html").read_text()
 
     again = _cli(args, plugin_env, tmp_path)  # finished runs are skipped, not retrained
