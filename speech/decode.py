@@ -38,6 +38,15 @@ def greedy_decode(emissions: Tensor, lengths: Tensor, vocab: Vocab) -> list[str]
     return [vocab.decode(ids) for ids in greedy_ids(emissions, lengths)]
 
 
+def _close_last_word(emissions: Tensor, lengths: Tensor, sil: int) -> tuple[Tensor, Tensor]:
+    """Append one certain separator frame after each utterance, so its last word can end. (B, T+1, V)"""
+    batch = emissions.shape[0]
+    padded = torch.cat([emissions, torch.full((batch, 1, emissions.shape[2]), -1e4)], dim=1)
+    padded[torch.arange(batch), lengths] = -1e4
+    padded[torch.arange(batch), lengths, sil] = 0.0
+    return padded, lengths + 1
+
+
 class BeamDecoder:
     """Beam search over log-probabilities (B, T, V) -> one transcript per utterance.
 
@@ -73,9 +82,10 @@ class BeamDecoder:
         """flashlight lexicon: ``word<TAB>spelling tokens``; words it cannot spell are dropped."""
         lines = []
         for word in words:
-            spelling = list(word) if self.vocab.units == "chars" else [word]
+            spelling = list(word)
             if all(t in self.vocab.index for t in spelling):
-                lines.append(f"{word}\t{' '.join(spelling)}")
+                # a word ends only at a separator, so a stray letter cannot close one early
+                lines.append(f"{word}\t{' '.join(spelling)} {SIL}")
         if not lines:
             raise ConfigError("lexicon: none of the training words can be spelled with the vocabulary")
         handle = tempfile.NamedTemporaryFile("w", suffix=".lexicon", delete=False)
@@ -85,10 +95,13 @@ class BeamDecoder:
 
     def __call__(self, emissions: Tensor, lengths: Tensor) -> list[str]:
         emissions = emissions.detach().float().cpu()  # (B, T, V): flashlight wants float32 on CPU
+        lengths = lengths.cpu()
         if self.extra_sil:
             never = torch.full((*emissions.shape[:2], 1), -1e4)  # log-prob of the unused silence
             emissions = torch.cat([emissions, never], dim=-1)
-        results = self.decoder(emissions.contiguous(), lengths.cpu().to(torch.int32))
+        if self._lexicon_file is not None:
+            emissions, lengths = _close_last_word(emissions, lengths, self.tokens.index(SIL))
+        results = self.decoder(emissions.contiguous(), lengths.to(torch.int32))
         return [self._text(hyps[0]) if hyps else "" for hyps in results]
 
     def _text(self, hyp) -> str:
