@@ -97,6 +97,20 @@ def barrier() -> None:
 
 
 @contextlib.contextmanager
+def main_first() -> Iterator[None]:
+    """Rank 0 runs the block first (downloads, feature caches), then the others read what it wrote.
+
+    No two ranks build the same cache file at once. Rank 0 failing inside leaves the others
+    to a DistributedError at the barrier; rank 0 prints the real error.
+    """
+    if active() and not is_main():
+        barrier()
+    yield
+    if active() and is_main():
+        barrier()
+
+
+@contextlib.contextmanager
 def failure_guard(checkpoint: Path) -> Iterator[None]:
     """Turn a broken collective (a rank died) into one DistributedError line naming the last checkpoint.
 

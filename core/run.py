@@ -94,7 +94,8 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     if distributed.is_main():
         save_config(cfg, out / "config.yaml")
     seed_everything(cfg.seed)
-    data = domain.build_data(cfg)
+    with distributed.main_first():  # torchrun: rank 0 fills download/feature caches before the others read them
+        data = domain.build_data(cfg)
     # torchrun: each rank takes its slice of every global batch (same batches on every rank)
     data = dataclasses.replace(data, train=distributed.shard_loader(data.train))
     if cfg.baseline:
