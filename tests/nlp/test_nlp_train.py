@@ -47,7 +47,7 @@ def test_cross_validation_runs_each_fold_and_reports_mean_and_std(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_sst2_slice_beats_chance(data_dir, tmp_path, tiny_args):
+def test_sst2_slice_beats_chance(data_dir, tmp_path, tiny_args, one_thread):
     out = tmp_path / "sst2"
     args = ["--data", "sst2", "--epochs", "3", "--limit-train", "4000", "--limit-eval", "600", "--lr", "5e-3",
             "--warmup-steps", "20", "--min-freq", "2", "--dropout", "0.2", "--embed-dropout", "0.1",
