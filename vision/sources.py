@@ -43,7 +43,7 @@ def load_source(data: str, *, size: int = 28, channels: int = 0,
     if data in TORCHVISION_SETS:
         return (_torchvision(data, train=True, download=download),
                 _torchvision(data, train=False, download=download))
-    folder = Path(data.removeprefix("imagefolder:")).expanduser()
+    folder = Path(data).expanduser()
     if folder.is_dir():
         return _imagefolder_splits(folder, size=size, channels=channels)
     raise DataError(f"data: {data!r} is neither a dataset name ({', '.join(NAMED)}) nor an image folder")
