@@ -132,3 +132,16 @@ def test_a_dead_rank_stops_the_job_and_the_last_checkpoint_loads(tmp_path):
     model, _, _ = load_for_inference(out / "checkpoints" / "last.pt", toy.DOMAIN)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert not (out / "final.json").exists()
+
+
+@pytest.mark.slow
+def test_time_budget_is_one_decision_for_all_ranks(tmp_path):
+    # 0.1 s per batch on each rank, a 0.3 s budget: each rank's own clock would cross it at a
+    # different step; the agreed flag makes both leave at the same step (a mismatch would hang)
+    out = tmp_path / "run"
+    done = torchrun(out, "--epochs", "3", "--step-sleep", "0.1", "--max-minutes", "0.005")
+    assert done.returncode == 0, done.stderr[-2000:]
+    final = json.loads((out / "final.json").read_text())
+    assert final["stopped"] == "time_budget" and final["epochs"] == 1
+    (record,) = history(out)
+    assert 0 < record["partial_epoch_batches"] < 6  # stopped inside epoch 1 (6 global batches)
