@@ -11,7 +11,8 @@ def test_synthesised_audio_has_expected_rate_and_length():
     at8k, at16k = synthesize(spec, sample_rate=8000), synthesize(spec, sample_rate=16000)
     seconds = at8k.numel() / 8000
     assert 1.0 < seconds < 3.5  # four words at ~175 words per minute
-    assert abs(at16k.numel() - 2 * at8k.numel()) <= 2  # same audio, twice the samples
+    # same speech, twice the samples (eSpeak NG's own length varies by a few percent per call)
+    assert abs(at16k.numel() / (2 * at8k.numel()) - 1) < 0.06
     assert at8k.dtype == torch.float32 and 0.05 < float(at8k.abs().max()) <= 1.0
 
 
