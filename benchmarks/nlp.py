@@ -1,6 +1,9 @@
 """NLP benchmark: SST-2 test accuracy and MR 10-fold CV, RNN beside TF-IDF + LR, same splits, one run.
 
-    flock /tmp/rnnsuite-heavy.lock python -m benchmarks.nlp            # full: about 20 CPU minutes
+    OMP_NUM_THREADS=1 flock /tmp/rnnsuite-heavy.lock python -m benchmarks.nlp   # about 14 minutes
+
+One intra-op thread: on the shared 2-core machine a 2-thread torch step stalls 20-35x as soon as
+another process holds a core; ``--only sst2`` / ``--only mr`` update one task of the results file.
     python -m benchmarks.nlp --smoke --out /tmp/nlp-smoke --results /tmp/nlp-smoke.json  # seconds: code path only
 
 Every model goes through ``python -m nlp.train``'s own code path (``nlp.train.main``), so the
