@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Callable
 
 import torch
 from torch import nn
+from tqdm import tqdm
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from core import CELLS, build_backbone
@@ -89,6 +91,11 @@ def contenders(shape: dict, cells: list[str], x, lengths) -> tuple[dict[str, Cal
         backbone = build_backbone(cell, shape["features"], shape["hidden"], num_layers=shape["layers"],
                                   bidirectional=shape["bidirectional"])
         calls[cell] = lambda m=backbone: m(x, lengths)[0].sum().backward()
+        if cell == "gru":  # the same GRU on torch's kernels, to show the hand-fused gain
+            torch_gru = build_backbone(cell, shape["features"], shape["hidden"], num_layers=shape["layers"],
+                                       bidirectional=shape["bidirectional"], impl="torch")
+            torch_gru.load_state_dict(backbone.state_dict())
+            calls["gru:impl=torch"] = lambda m=torch_gru: m(x, lengths)[0].sum().backward()
         if cell not in RAW:
             continue
         raw = raw_module(cell, shape, backbone)
@@ -106,17 +113,25 @@ def _packed(module: nn.Module, x, lengths) -> torch.Tensor:
     return out
 
 
-def alternate(calls: dict[str, Callable], rounds: int) -> dict[str, list[float]]:
-    """Every contender once per round, in a rotating order; returns seconds per call."""
+def alternate(calls: dict[str, Callable], rounds: int, *, min_seconds: float = 0.05) -> dict[str, list[float]]:
+    """Every contender once per round, in a fresh random order each round; returns seconds
+    per call. A measurement repeats a fast call until ``min_seconds`` so that cold caches
+    after the previous contender weigh little."""
     names = list(calls)
     times = {name: [] for name in names}
-    for fn in calls.values():  # warm-up (allocator, thread pool, first-call paths)
+    reps = {}
+    for name, fn in calls.items():  # warm-up (allocator, thread pool, first-call paths)
+        start = time.perf_counter()
         fn()
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        reps[name] = max(1, min(10, round(min_seconds / max(time.perf_counter() - start, 1e-6))))
+    order = random.Random(0)
+    for _ in tqdm(range(rounds), desc="rounds", leave=False):
+        order.shuffle(names)
+        for name in names:
             start = time.perf_counter()
-            calls[name]()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(reps[name]):
+                calls[name]()
+            times[name].append((time.perf_counter() - start) / reps[name])
     return times
 
 
@@ -141,6 +156,7 @@ def run_shape(name: str, shape: dict, cells: list[str], rounds: int) -> dict:
     for cell in RAW:
         ratios[f"{cell}/nn.{cell}:padded"] = ratio(times, cell, f"nn.{cell}:padded")
         ratios[f"{cell}/nn.{cell}:packed"] = ratio(times, cell, f"nn.{cell}:packed")
+    ratios["gru/gru:impl=torch"] = ratio(times, "gru", "gru:impl=torch")
     ratios["mingru/nn.gru:padded"] = ratio(times, "mingru", "nn.gru:padded")
     ratios["nn.gru:padded/nn.lstm:padded"] = ratio(times, "nn.gru:padded", "nn.lstm:padded")
     return {"shape": shape, "tokens": tokens, "rounds": rounds, "rows": rows,
@@ -186,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shapes", default=",".join(SHAPES))
     p.add_argument("--cells", default=",".join(CELLS))
     p.add_argument("--rounds", type=int, default=0, help="override the number of rounds")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rounds = args.rounds or (2 if args.quick else 5)
     cells = [c for c in args.cells.split(",") if c]
     torch.manual_seed(0)
@@ -196,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         report["peak_mm_gflops"].append(peak_mm_gflops())
         report["results"][name] = run_shape(name, SHAPES[name], cells, rounds)
         print_table(name, report["results"][name])
+        print(f"  (peak torch.mm just before: {report['peak_mm_gflops'][-1]:.0f} GFLOP/s)", flush=True)
     report["peak_mm_gflops"] = statistics.median(report["peak_mm_gflops"])
     report["targets"] = check_targets(report["results"])
     print(f"\npeak torch.mm (1024², fp32, {report['threads']} threads): {report['peak_mm_gflops']:.0f} GFLOP/s")

@@ -4,11 +4,13 @@ Each layer owns nn.LSTM-style weights (weight_ih, weight_hh, bias_ih, bias_hh), 
 backbone can hand every layer's weights to one multi-layer fused call when all lengths are
 equal (exactly what ``nn.LSTM`` does), and run layer by layer when they are not.
 
-Variable lengths, exactly and without packing:
-- rnn/gru: the state *is* the output, so one padded pass plus a gather at length-1 is exact.
-- lstm: the cell state c is not in the outputs, so the batch is sorted by length and
-  advanced segment by segment between distinct lengths, dropping finished sequences;
-  each segment is one fused call (like packing, but per segment instead of per step).
+Variable lengths, exactly and without packing's per-step cost:
+- segments: the batch is sorted by length and advanced from one distinct length to the
+  next, dropping finished sequences; each segment is one fused kernel call (like
+  packing, but per segment instead of per step). Exact for every state (LSTM's c too)
+  and no work is spent on padding.
+- rnn/gru with little padding (a bucketed batch): the state *is* the output, so one padded
+  pass plus a gather at length-1 is exact and saves the per-segment calls.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from core.cells.gru_cpu import HandFusedGRU
 from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+PADDED_MIN_FILL = 0.8
+"""rnn/gru: with at least this fraction of valid steps one padded pass is cheaper than segments."""
 FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
 
 
@@ -71,47 +75,50 @@ class FusedLayer(nn.Module):
         return self.impl == "auto" and x.is_cuda
 
     def forward(self, x: Tensor, lengths: Tensor | None, state=None):
-        if self.kind == "lstm":
-            h0, c0 = state if state is not None else (zeros_state(x, self.hidden_size),) * 2
-            if lengths is None:
-                out, h, c = torch.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)), self.flat_weights(),
-                                       True, 1, 0.0, self.training, False, True)
-                return out, (h[0], c[0])
-            return self._lstm_segments(x, lengths, h0, c0)
-        h0 = state if state is not None else zeros_state(x, self.hidden_size)
+        zeros = zeros_state(x, self.hidden_size)  # (B, H)
+        if state is None:
+            state = (zeros, zeros) if self.kind == "lstm" else zeros
+        parts = tuple(s.unsqueeze(0) for s in (state if self.kind == "lstm" else (state,)))  # (1, B, H) each
+        if lengths is None:
+            out, parts = self._call(x, parts)
+        elif self.kind == "lstm" or float(lengths.sum()) < PADDED_MIN_FILL * lengths.numel() * x.shape[1]:
+            out, parts = self._segments(x, lengths, parts)
+        else:  # little padding: one padded pass, state read at length-1 (the state is h)
+            out, _ = self._call(x, parts)
+            parts = (last_state(out, lengths, state).unsqueeze(0),)
+        return out, (parts[0][0], parts[1][0]) if self.kind == "lstm" else parts[0][0]
+
+    def _call(self, x: Tensor, parts: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One kernel call over all of x's steps: (B, T, F), ((1, B, H),...) -> (B, T, H), state."""
         if not self.torch_kernel(x):
-            return self._hand_fused(x, lengths, h0)
-        out, _ = FUSED_OPS[self.kind](x, h0.unsqueeze(0), self.flat_weights(),
-                                      True, 1, 0.0, self.training, False, True)  # (B, T, H)
-        return out, last_state(out, lengths, h0)
+            out = HandFusedGRU.apply(x, parts[0][0], *self.flat_weights())  # (B, T, H)
+            return out, (out[:, -1].unsqueeze(0),)
+        hx = parts if self.kind == "lstm" else parts[0]
+        out, *final = FUSED_OPS[self.kind](x, hx, self.flat_weights(), True, 1, 0.0, self.training, False, True)
+        return out, tuple(final)
 
-    def _hand_fused(self, x: Tensor, lengths: Tensor | None, h0: Tensor):
-        if x.shape[1] == 0:
-            return x.new_zeros(x.shape[0], 0, self.hidden_size), h0
-        out = HandFusedGRU.apply(x, h0, *self.flat_weights())  # (B, T, H)
-        return out, last_state(out, lengths, h0)
-
-    def _lstm_segments(self, x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor):
+    def _segments(self, x: Tensor, lengths: Tensor, parts: tuple[Tensor, ...]):
+        """Sort by length, advance between distinct lengths, dropping finished sequences:
+        exact states (LSTM's c too) and no work on padding, one kernel call per segment."""
         batch, steps, _ = x.shape
         order = torch.argsort(lengths.cpu(), descending=True, stable=True)
         sorted_lens = lengths.cpu()[order].tolist()
         order = order.to(x.device)
         xs = x.index_select(0, order)  # (B, T, F), longest first
-        h, c = h0.index_select(0, order).unsqueeze(0), c0.index_select(0, order).unsqueeze(0)  # (1, B, H)
+        parts = tuple(p.index_select(1, order) for p in parts)  # (1, B, H) each
         pieces, start = [], 0
         for end in sorted({n for n in sorted_lens if n > 0}):
             active = sum(1 for n in sorted_lens if n >= end)  # a prefix, since sorted
-            seg, h_seg, c_seg = torch.lstm(xs[:active, start:end], (h[:, :active], c[:, :active]),
-                                           self.flat_weights(), True, 1, 0.0, self.training, False, True)
+            seg, new = self._call(xs[:active, start:end], tuple(p[:, :active] for p in parts))
             pieces.append(F.pad(seg, (0, 0, 0, 0, 0, batch - active)))  # (B, end-start, H)
-            h = torch.cat([h_seg, h[:, active:]], dim=1)  # finished sequences keep their state
-            c = torch.cat([c_seg, c[:, active:]], dim=1)
+            # finished sequences keep their state
+            parts = tuple(torch.cat([n, p[:, active:]], dim=1) for n, p in zip(new, parts))
             start = end
         if start < steps:
             pieces.append(x.new_zeros(batch, steps - start, self.hidden_size))
         inverse = torch.argsort(order)
         out = torch.cat(pieces, dim=1).index_select(0, inverse)  # (B, T, H)
-        return out, (h[0].index_select(0, inverse), c[0].index_select(0, inverse))
+        return out, tuple(p.index_select(1, inverse) for p in parts)
 
 
 def _rnn(*, input_size: int, hidden_size: int, nonlinearity: str = "tanh", init: str = "auto") -> FusedLayer:
