@@ -1,6 +1,6 @@
 """Data-parallel throughput: 1 process vs 2 processes (torchrun, gloo) on row-MNIST.
 
-    flock /tmp/rnnsuite-heavy.lock python -m benchmarks.ddp [--limit-train 4000 --epochs 2]
+    flock /tmp/rnnsuite-heavy.lock python -m benchmarks.ddp [--limit-train 4000 --epochs 2 --batch-sizes 128,512]
 
 The three configurations run one after another in this one invocation, with the same flags
 and the same global batch (so the same optimisation): 1 process x 1 thread, 1 process x 2
@@ -29,7 +29,7 @@ CONFIGS = {  # name -> (processes, threads per process)
 
 
 def run_one(name: str, procs: int, threads: int, flags: list[str]) -> dict:
-    out = RUNS / name.split(" (")[0].replace(" ", "")
+    out = RUNS / name.replace(" (DDP)", "").replace(" ", "")
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "RNNSUITE_DATA": os.environ.get("RNNSUITE_DATA", "/work/shared/data")}
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(procs)] \
@@ -52,19 +52,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit-train", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=128, help="global batch (each of 2 ranks gets half)")
+    parser.add_argument("--batch-sizes", default="128,512", help="global batches (each of 2 ranks gets half)")
     args = parser.parse_args(argv)
-    flags = ["--data", "mnist", "--cell", "lstm", "--hidden", "128", "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size), "--lr", "3e-3", "--limit-train", str(args.limit_train),
-             "--limit-eval", "1000", "--no-progress", "--device", "cpu", "--seed", "0"]
-    rows = [run_one(name, procs, threads, flags) for name, (procs, threads) in CONFIGS.items()]
-    base = rows[0]["samples_per_s"]
-    for row in rows:
-        row["speedup_vs_1x1"] = round(row["samples_per_s"] / base, 2)
-    print(f"{'config':<26} {'samples/s':>10} {'speedup':>8} {'train s':>8} {'wall s':>7} {'loss':>8} {'test acc':>8}")
+    rows = []
+    for batch in (int(b) for b in args.batch_sizes.split(",")):
+        flags = ["--data", "mnist", "--cell", "lstm", "--hidden", "128", "--epochs", str(args.epochs),
+                 "--batch-size", str(batch), "--lr", "3e-3", "--limit-train", str(args.limit_train),
+                 "--limit-eval", "1000", "--no-progress", "--device", "cpu", "--seed", "0"]
+        group = [{"global_batch": batch, **run_one(f"{name} b{batch}", procs, threads, flags)}
+                 for name, (procs, threads) in CONFIGS.items()]
+        for row in group:  # ratios within one batch size, measured side by side
+            row["speedup_vs_1x1"] = round(row["samples_per_s"] / group[0]["samples_per_s"], 2)
+        rows += group
+    print(f"{'config':<26} {'batch':>5} {'samples/s':>10} {'speedup':>8} {'train s':>8} {'wall s':>7} "
+          f"{'loss':>8} {'test acc':>8}")
     for r in rows:
-        print(f"{r['config']:<26} {r['samples_per_s']:>10.0f} {r['speedup_vs_1x1']:>8.2f} {r['train_seconds']:>8.1f} "
-              f"{r['wall_seconds']:>7.1f} {r['final_train_loss']:>8.4f} {r['test_accuracy']:>8.4f}")
+        print(f"{r['config'].rsplit(' b', 1)[0]:<26} {r['global_batch']:>5} {r['samples_per_s']:>10.0f} "
+              f"{r['speedup_vs_1x1']:>8.2f} {r['train_seconds']:>8.1f} {r['wall_seconds']:>7.1f} "
+              f"{r['final_train_loss']:>8.4f} {r['test_accuracy']:>8.4f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"task": "row-MNIST lstm-128", "flags": flags, "cpu_count": os.cpu_count(),
                                    "rows": rows}, indent=2) + "\n")
