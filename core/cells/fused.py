@@ -5,12 +5,13 @@ backbone can hand every layer's weights to one multi-layer fused call when all l
 equal (exactly what ``nn.LSTM`` does), and run layer by layer when they are not.
 
 Variable lengths, exactly and without packing's per-step cost:
-- segments: the batch is sorted by length and advanced from one distinct length to the
-  next, dropping finished sequences; each segment is one fused kernel call (like
-  packing, but per segment instead of per step). Exact for every state (LSTM's c too)
-  and no work is spent on padding.
-- rnn/gru with little padding (a bucketed batch): the state *is* the output, so one padded
-  pass plus a gather at length-1 is exact and saves the per-segment calls.
+- rnn/gru: the state *is* the output, so one padded pass plus a gather at length-1 is
+  exact (valid outputs never see padding).
+- lstm: the cell state c is not among the outputs, so the batch is sorted by length and
+  advanced from one distinct length to the next, dropping finished sequences; each
+  segment is one fused kernel call (like packing, but per segment instead of per step).
+  Measured (benchmarks/backbone.py, speech shape): segments cost about one padded pass;
+  for rnn/gru they were slower than the padded pass, hence the split.
 """
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from core.cells.gru_cpu import HandFusedGRU
 from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
-PADDED_MIN_FILL = 0.8
-"""rnn/gru: with at least this fraction of valid steps one padded pass is cheaper than segments."""
 FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
 
 
@@ -81,9 +80,9 @@ class FusedLayer(nn.Module):
         parts = tuple(s.unsqueeze(0) for s in (state if self.kind == "lstm" else (state,)))  # (1, B, H) each
         if lengths is None:
             out, parts = self._call(x, parts)
-        elif self.kind == "lstm" or float(lengths.sum()) < PADDED_MIN_FILL * lengths.numel() * x.shape[1]:
+        elif self.kind == "lstm":  # c is not among the outputs: advance segment by segment
             out, parts = self._segments(x, lengths, parts)
-        else:  # little padding: one padded pass, state read at length-1 (the state is h)
+        else:  # the state is h: one padded pass, state read at length-1
             out, _ = self._call(x, parts)
             parts = (last_state(out, lengths, state).unsqueeze(0),)
         return out, (parts[0][0], parts[1][0]) if self.kind == "lstm" else parts[0][0]

@@ -60,6 +60,22 @@ def test_indrnn_is_elementwise_recurrence():
     torch.testing.assert_close(out[0], torch.stack([h1, h2]))
 
 
+@pytest.mark.parametrize("relu", (True, False), ids=("relu", "tanh"))
+def test_indrnn_written_out_backward_passes_gradcheck(relu):
+    from core.cells.indrnn import IndRecurrence
+    p = torch.randn(12, 3, 4, dtype=torch.float64, requires_grad=True)
+    u = torch.rand(4, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda p, u, h0: IndRecurrence.apply(p, u, h0, relu), (p, u, h0))
+
+
+def test_min_cells_sequential_scan_passes_gradcheck():
+    from core.cells.minrnn import scan_sequential
+    args = [torch.rand(2, 15, 3, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    h0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(scan_sequential, (*args, h0))
+
+
 @pytest.mark.parametrize("cell", ("mingru", "minlstm"))
 def test_min_cells_sequential_and_log_space_scan_agree(cell):
     x, lengths = torch.randn(3, 200, 4), torch.tensor([200, 57, 130])

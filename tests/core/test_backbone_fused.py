@@ -24,9 +24,8 @@ def _reference_with_same_weights(backbone, cell: str, **kwargs) -> nn.Module:
 
 @pytest.mark.parametrize("cell", sorted(REFERENCE))
 @pytest.mark.parametrize("bi", (False, True), ids=("uni", "bi"))
-@pytest.mark.parametrize("lengths", ([9, 2, 6, 1, 8], [9, 9, 8, 9, 7]), ids=("segments", "padded-pass"))
+@pytest.mark.parametrize("lengths", ([9, 2, 6, 1, 8], [9, 9, 8, 9, 7]), ids=("spread", "nearly-full"))
 def test_matches_packed_torch_module(cell, bi, lengths):
-    """Spread lengths take the segment path, nearly full batches the padded pass (rnn/gru)."""
     backbone = build_backbone(cell, 4, 6, num_layers=2, bidirectional=bi).eval()
     ref = _reference_with_same_weights(backbone, cell).eval()
     x, lengths = torch.randn(5, 9, 4), torch.tensor(lengths)
