@@ -75,18 +75,29 @@ class RunConfig:
     progress: bool = True
     """Show a tqdm progress bar."""
 
+    def require_positive(self, *names: str) -> None:
+        """ConfigError naming the first of ``names`` that is not > 0 (domains' validate uses it too)."""
+        for name in names:
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
+
+    def require_non_negative(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
+
+    def require_fraction(self, *names: str) -> None:
+        """Each of ``names`` strictly between 0 and 1 (held-out shares of a dataset)."""
+        for name in names:
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"--{_flag(name)} must be between 0 and 1, got {getattr(self, name)}")
+
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field. Domains extend it (call super first)."""
         _check_cell(self.cell)
-        positive = ("hidden", "layers", "batch_size", "max_bad_steps")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
-        non_negative = ("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
-                        "num_workers", "max_minutes", "limit_train", "limit_eval")
-        for name in non_negative:
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
+        self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
+                                  "num_workers", "max_minutes", "limit_train", "limit_eval")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:

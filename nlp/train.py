@@ -81,17 +81,11 @@ class NlpConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("min_freq", "embed_dim"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("max_vocab", "max_tokens"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        self.require_positive("min_freq", "embed_dim")
+        self.require_non_negative("max_vocab", "max_tokens")
         if 0 < self.max_vocab < 3:
             raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")
-        for name in ("val_fraction", "test_fraction"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be in (0, 1), got {getattr(self, name)}")
+        self.require_fraction("val_fraction", "test_fraction")
         for name in ("embed_dropout", "word_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")

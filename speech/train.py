@@ -64,12 +64,8 @@ class SpeechConfig(RunConfig):
         super().validate()
         if self.subsample not in (1, 2, 4):
             raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
-        for name in ("n_mels", "num_utts", "max_frames", "conv_channels"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        self.require_positive("n_mels", "num_utts", "max_frames", "conv_channels")
+        self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks")
         if self.freq_mask >= self.n_mels:
             raise ConfigError(f"--freq-mask must be below --n-mels ({self.n_mels}), got {self.freq_mask}")
 

@@ -61,9 +61,7 @@ class VisionConfig(RunConfig):
             raise ConfigError(f"--channels must be 0 (automatic), 1 or 3, got {self.channels}")
         if self.size < 1:
             raise ConfigError(f"--size must be positive, got {self.size}")
-        for name in ("val_fraction", "test_fraction"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be between 0 and 1, got {getattr(self, name)}")
+        self.require_fraction("val_fraction", "test_fraction")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.baseline not in (None, "logreg"):
