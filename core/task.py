@@ -12,7 +12,10 @@ class Task(Protocol):
     """Loss and metrics for one domain.
 
     ``monitor`` names the validation metric that picks the best checkpoint and
-    drives early stopping; ``mode`` is "max" (accuracy) or "min" (wer).
+    drives early stopping; ``mode`` is "max" (accuracy) or "min" (wer). A task may also
+    set ``tiebreak``: a validation metric where lower is better (e.g. "loss") that decides
+    between epochs whose monitored value is equal; coarse metrics such as a WER over a
+    few hundred words tie often, and the first epoch to reach a value is rarely the best.
     """
 
     monitor: str
@@ -39,3 +42,16 @@ def better(mode: str, new: float, best: float | None) -> bool:
     if best is None:
         return True
     return new > best if mode == "max" else new < best
+
+
+def improves(mode: str, new: float, best: float | None, *, new_tie: float | None = None,
+             best_tie: float | None = None) -> bool:
+    """``better``, or an equal monitored value with a lower tie-break value.
+
+    Example:
+        >>> improves("min", 0.0, 0.0, new_tie=0.2, best_tie=0.5), improves("min", 0.0, 0.0)
+        (True, False)
+    """
+    if better(mode, new, best):
+        return True
+    return new == best and new_tie is not None and best_tie is not None and new_tie < best_tie

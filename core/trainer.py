@@ -25,7 +25,7 @@ from core.errors import RnnsuiteError
 from core.runlog import RunLog, scalars
 from core.schedule import LRSchedule, build_optimizer
 from core.seeding import epoch_seed, rng_state, seed_everything, seed_loader_epoch, set_rng_state
-from core.task import better
+from core.task import improves
 
 
 class NonFiniteError(RnnsuiteError):
@@ -235,8 +235,10 @@ class Trainer:
 
     def _update_best(self, val: dict) -> None:
         value = float(val[self.task.monitor])
-        if better(self.task.mode, value, self.best["value"]):
-            self.best.update(value=value, epoch=self.epoch, stale=0, metrics=scalars(val))
+        tiebreak = getattr(self.task, "tiebreak", None)
+        tie = float(val[tiebreak]) if tiebreak else None
+        if improves(self.task.mode, value, self.best["value"], new_tie=tie, best_tie=self.best.get("tie")):
+            self.best.update(value=value, tie=tie, epoch=self.epoch, stale=0, metrics=scalars(val))
             if self.out_dir is None:
                 self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.save("best.pt")

@@ -61,6 +61,7 @@ class CTCTask:
 
     monitor = "wer"
     mode = "min"
+    tiebreak = "loss"  # equal WER: the epoch with the lower validation CTC loss is the better checkpoint
 
     def __init__(self, vocab: Vocab):
         self.vocab = vocab
@@ -70,9 +71,14 @@ class CTCTask:
 
     def loss(self, model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, int]:
         logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V), (B,)
+        return self._ctc_mean(logits, out_lengths, batch, report=True)
+
+    def _ctc_mean(self, logits: Tensor, out_lengths: Tensor, batch: SequenceBatch, *,
+                  report: bool) -> tuple[Tensor, int]:
+        """Mean CTC loss over the alignable utterances and their count."""
         needed = self._min_frames(batch.targets, batch.target_lengths)  # (B,)
         keep = (needed <= out_lengths) & (batch.target_lengths > 0)
-        if not bool(keep.all()):
+        if report and not bool(keep.all()):
             self._report(int((~keep).sum()))
         if not bool(keep.any()):  # nothing alignable: a zero loss that still touches the graph
             return logits.float().sum() * 0.0, 0
@@ -98,16 +104,20 @@ class CTCTask:
 
     def reset_metrics(self) -> None:
         self.rates = ErrorRates()
+        self.loss_sum, self.loss_items = 0.0, 0
 
     @torch.no_grad()
     def update_metrics(self, model: nn.Module, batch: SequenceBatch) -> None:
         logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V)
+        mean, items = self._ctc_mean(logits, out_lengths, batch, report=False)
+        self.loss_sum, self.loss_items = self.loss_sum + float(mean) * items, self.loss_items + items
         for ids, target, n in zip(greedy_ids(logits, out_lengths), batch.targets.tolist(),
                                   batch.target_lengths.tolist()):
             self.rates.add(self.vocab.decode(ids), self.vocab.decode(target[:n]))
 
     def compute_metrics(self) -> dict:
-        return {**self.rates.result(), "_examples": self.rates.examples}
+        loss = self.loss_sum / self.loss_items if self.loss_items else float("nan")
+        return {**self.rates.result(), "loss": loss, "_examples": self.rates.examples}
 
 
 def build_task(cfg, meta: dict) -> CTCTask:

@@ -198,3 +198,23 @@ def test_new_run_in_an_old_folder_never_tests_a_stale_best(tmp_path):
     save_checkpoint(tmp_path / "checkpoints" / "best.pt", checkpoint_of(stale))
     assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "0"]) == 0
     assert not (tmp_path / "checkpoints" / "best.pt").exists()
+
+
+class TiebreakTask(ClassificationTask):
+    """Accuracy monitored; equal accuracies are decided by the lower validation loss."""
+
+    tiebreak = "loss"
+
+
+def test_equal_monitored_value_is_decided_by_the_tiebreak_metric(tmp_path):
+    trainer = make_trainer(tmp_path, TiebreakTask(CLASSES))
+    for epoch, (accuracy, loss) in enumerate([(0.9, 0.5), (0.9, 0.3), (0.9, 0.4), (0.8, 0.1)], start=1):
+        trainer.epoch = epoch
+        trainer._update_best({"accuracy": accuracy, "loss": loss})
+    assert trainer.best["epoch"] == 2 and trainer.best["tie"] == 0.3  # same accuracy, lower loss
+    assert trainer.best["stale"] == 2
+    plain = make_trainer(tmp_path / "plain", ClassificationTask(CLASSES))
+    for epoch in (1, 2):
+        plain.epoch = epoch
+        plain._update_best({"accuracy": 0.9, "loss": 0.5 / epoch})
+    assert plain.best["epoch"] == 1  # without a tiebreak the first epoch to reach a value is kept
