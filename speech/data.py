@@ -164,7 +164,8 @@ def build_data(cfg) -> DataBundle:
     mean, std = feature_stats(feats["train"].features)
     encoded = {s: encode_split(feats[s], vocab, s) for s in feats}
     encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample)
-    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=cfg.num_masks)
+    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=cfg.num_masks,
+                          stretch=cfg.time_stretch)
     loaders = {}
     for split, (features, targets) in encoded.items():
         if not features:

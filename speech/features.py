@@ -53,22 +53,33 @@ def feature_stats(features: list[Tensor]) -> tuple[Tensor, Tensor]:
 
 
 class SpecAugment(nn.Module):
-    """Frequency and time masking on one utterance (T, F); identity in eval mode.
+    """Time stretch, then frequency and time masking, on one utterance (T, F); identity in eval mode.
 
-    Masks are drawn from torch's global RNG, so seeded runs are reproducible.
+    ``stretch`` s resamples the frame axis by a factor drawn from [1 - s, 1 + s]: a cheap
+    feature-domain stand-in for speed perturbation (the cached features need no new DSP).
+    Draws use torch's global RNG, so seeded runs are reproducible.
+
+    Example:
+        >>> aug = SpecAugment(freq_mask=0, time_mask=0, num_masks=0, stretch=0.5)
+        >>> 50 <= aug(torch.randn(100, 40)).shape[0] <= 150
+        True
     """
 
-    def __init__(self, *, freq_mask: int = 8, time_mask: int = 10, num_masks: int = 2):
+    def __init__(self, *, freq_mask: int = 8, time_mask: int = 10, num_masks: int = 2, stretch: float = 0.0):
         super().__init__()
-        self.num_masks = num_masks
+        self.num_masks, self.stretch = num_masks, stretch
         self.freq = T.FrequencyMasking(freq_mask) if freq_mask > 0 else None
         # p caps one mask at 20% of the utterance: a short word must not vanish under it
         self.time = T.TimeMasking(time_mask, p=0.2) if time_mask > 0 else None
 
     def forward(self, feat: Tensor) -> Tensor:
-        if not self.training or self.num_masks == 0:
+        if not self.training:
             return feat
         spec = feat.transpose(0, 1)  # (F, T): torchaudio masks act on (..., freq, time)
+        if self.stretch > 0 and spec.shape[1] > 1:
+            factor = 1.0 + self.stretch * (2 * float(torch.rand(())) - 1)
+            frames = max(1, round(spec.shape[1] * factor))
+            spec = nn.functional.interpolate(spec[None], size=frames, mode="linear", align_corners=True)[0]
         for _ in range(self.num_masks):
             if self.freq is not None:
                 spec = self.freq(spec)

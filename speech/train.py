@@ -59,6 +59,8 @@ class SpeechConfig(RunConfig):
     """SpecAugment: widest time mask in frames (and at most 20% of the utterance)."""
     num_masks: int = 2
     """SpecAugment: frequency and time masks per utterance."""
+    time_stretch: float = 0.0
+    """Training features are stretched in time by a random factor in [1 - s, 1 + s] (0 = off)."""
 
     def validate(self) -> None:
         super().validate()
@@ -66,6 +68,8 @@ class SpeechConfig(RunConfig):
             raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
         self.require_positive("n_mels", "num_utts", "max_frames", "conv_channels")
         self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks")
+        if not 0.0 <= self.time_stretch < 1.0:
+            raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")
         if self.freq_mask >= self.n_mels:
             raise ConfigError(f"--freq-mask must be below --n-mels ({self.n_mels}), got {self.freq_mask}")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,3 +98,5 @@ def test_yesno_halves(data_dir, monkeypatch):
     train, test = {c.key for c in splits["train"]}, {c.key for c in splits["test"]}
     assert len(train) == len(test) == 30 and not train & test
     assert all(len(c.text.split()) == 8 for c in splits["test"])
+    names = sorted(Path(key.split(":")[0]).name for key in train | test)
+    assert {Path(k.split(":")[0]).name for k in train} == set(names[:30])  # Kaldi's split: first half by name

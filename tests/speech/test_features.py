@@ -33,6 +33,21 @@ def test_spec_augment_only_in_training():
     assert masked.shape == feat.shape and (masked == 0).any() and not (feat == 0).any()
 
 
+def test_time_stretch_resamples_frames_within_bounds():
+    torch.manual_seed(0)
+    aug = SpecAugment(freq_mask=0, time_mask=0, num_masks=0, stretch=0.2)
+    ramp = torch.arange(100.0)[:, None].repeat(1, 3)  # (T, F): frame index in every bin
+    lengths = set()
+    for _ in range(30):
+        out = aug.train()(ramp)
+        assert 80 <= out.shape[0] <= 120 and out.shape[1] == 3
+        assert out[0, 0] == 0 and abs(float(out[-1, 0]) - 99) < 1e-3  # ends kept: a stretch, not a crop
+        assert (out[1:, 0] >= out[:-1, 0]).all()  # order kept
+        lengths.add(out.shape[0])
+    assert len(lengths) > 5  # the factor really varies
+    assert torch.equal(aug.eval()(ramp), ramp)
+
+
 def test_featurize_caches_and_skips_bad_clips(isolated_cache, capsys):
     calls = []
 
