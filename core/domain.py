@@ -56,6 +56,8 @@ class Domain:
     description: str = ""
     baseline_name: Optional[str] = None
     """The value of ``--baseline`` that runs ``run_baseline`` (vision: "logreg", nlp: "tfidf")."""
+    extra_baselines: tuple[str, ...] = ()
+    """Further ``--baseline`` values ``run_baseline`` understands (it reads ``cfg.baseline``); compare runs only the first."""
     quick_args: list[str] = field(default_factory=list)
     """Flags for the ``quick`` compare preset (embedded data, small budget)."""
     full_args: list[str] = field(default_factory=list)

@@ -155,9 +155,9 @@ def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, devic
 def _check_baseline(domain: Domain, name: str) -> None:
     if domain.run_baseline is None:
         raise ConfigError(f"--baseline: domain {domain.name!r} has no classical baseline")
-    known = getattr(domain, "baseline_name", None)
-    if known and name != known:
-        raise ConfigError(f"--baseline: unknown baseline {name!r} for {domain.name} (available: {known})")
+    known = [n for n in (getattr(domain, "baseline_name", None), *getattr(domain, "extra_baselines", ())) if n]
+    if known and name not in known:
+        raise ConfigError(f"--baseline: unknown baseline {name!r} for {domain.name} (available: {', '.join(known)})")
 
 
 def _write_results(out: Path, test: dict, meta: dict, extra: dict) -> None:

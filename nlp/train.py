@@ -19,19 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-import numpy as np
-import torch
-
-from core.classification import ClassificationTask
 from core.config import RunConfig, parse_config
-from core.domain import DataBundle, Domain
+from core.domain import Domain
 from core.errors import ConfigError, RnnsuiteError
 from core.run import train_main
-from core.sequence import SequenceBatch
+from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
 from nlp.task import build_task
-from nlp.vocab import tokenize
 
 
 @dataclass
@@ -95,38 +90,6 @@ class NlpConfig(RunConfig):
             raise ConfigError(f"--fold must be in -1..{self.cv - 1}, got {self.fold}")
 
 
-def _texts_labels(loader) -> tuple[list[str], list[int]]:
-    return list(loader.dataset.texts), list(loader.dataset.labels)
-
-
-def run_baseline(cfg: NlpConfig, data: DataBundle) -> dict:
-    """TF-IDF over word 1-2 grams + logistic regression, C picked on the validation split.
-
-    Uses exactly the train/val/test texts of ``data`` (same split, same normaliser).
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    train, val, test = (_texts_labels(loader) for loader in (data.train, data.val, data.test))
-    vectorizer = TfidfVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
-                                 sublinear_tf=True)
-    x_train = vectorizer.fit_transform(train[0])
-    x_val, x_test = vectorizer.transform(val[0]), vectorizer.transform(test[0])
-    best = None
-    for c in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
-        clf = LogisticRegression(C=c, max_iter=2000, random_state=cfg.seed).fit(x_train, train[1])
-        score = float((clf.predict(x_val) == np.asarray(val[1])).mean())
-        if best is None or score > best[0]:
-            best = (score, clf)
-    predicted = torch.as_tensor(best[1].predict(x_test))
-    task = ClassificationTask(list(data.meta["classes"]))
-    task.reset_metrics()  # reuse core's metrics: a "model" whose logits are the one-hot predictions
-    one_hot = torch.nn.functional.one_hot(predicted, len(task.classes)).float()  # (N, C)
-    batch = SequenceBatch(one_hot, torch.ones(len(predicted), dtype=torch.long), torch.as_tensor(test[1]))
-    task.update_metrics(lambda inputs, lengths: inputs, batch)
-    return {**task.compute_metrics(), "val_accuracy": best[0], "params": int(best[1].coef_.size)}
-
-
 DOMAIN = Domain(
     name="nlp",
     config_cls=NlpConfig,
@@ -135,6 +98,7 @@ DOMAIN = Domain(
     build_task=build_task,
     run_baseline=run_baseline,
     baseline_name="tfidf",
+    extra_baselines=("nbsvm",),
     description="Sentiment classification of text (toy, SST-2, MR, IMDB, csv/tsv/jsonl).",
     quick_args=["--data", "toy", "--embed-dim", "32", "--batch-size", "64", "--lr", "3e-3"],
     full_args=["--data", "sst2", "--embed-dim", "300", "--pooling", "max", "--word-dropout", "0.1",

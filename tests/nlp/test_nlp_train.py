@@ -31,6 +31,23 @@ def test_tfidf_baseline_uses_the_same_contract(tmp_path):
     assert (out / "confusion.json").exists()
 
 
+def test_nbsvm_baseline_binary_and_multiclass(tmp_path, capsys):
+    out = tmp_path / "nbsvm"
+    assert train_main(DOMAIN, ["--data", "toy", "--baseline", "nbsvm", "--out", str(out), "--no-progress"]) == 0
+    final = json.loads((out / "final.json").read_text())
+    assert 0.62 < final["test"]["accuracy"] < 0.9  # a bag of n-grams: the toy's contrast cases defeat it too
+    words = {"neg": "awful dreadful", "neu": "average plain", "pos": "superb lovely"}
+    rows = [(f"{words[y]} film {i} with cast {i % 7}", y) for i in range(150) for y in [("neg", "neu", "pos")[i % 3]]]
+    path = tmp_path / "three.tsv"
+    path.write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
+    out3 = tmp_path / "three"
+    assert train_main(DOMAIN, ["--data", str(path), "--baseline", "nbsvm", "--out", str(out3), "--no-progress"]) == 0
+    final3 = json.loads((out3 / "final.json").read_text())
+    assert final3["test"]["accuracy"] == 1.0  # one-vs-rest finds the class words
+    assert train_main(DOMAIN, ["--data", "toy", "--baseline", "svm", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown baseline 'svm' for nlp (available: tfidf, nbsvm)" in capsys.readouterr().err
+
+
 def test_cross_validation_runs_each_fold_and_reports_mean_and_std(tmp_path):
     rows = [(f"{'good fine' if i % 2 else 'bad poor'} film number {i}", "pos" if i % 2 else "neg") for i in range(90)]
     path = tmp_path / "small.tsv"
