@@ -65,3 +65,29 @@ def test_missing_checkpoint_and_no_input(tmp_path, capsys):
     assert code == 2 and err.startswith("error: checkpoint not found")
     code, _, err = run(capsys, "--checkpoint", tmp_path / "none.pt")
     assert code == 2 and "nothing to classify" in err
+
+
+def test_ensemble_averages_the_members_probabilities(toy_run, tmp_path, capsys):
+    best = toy_run / "checkpoints" / "best.pt"
+    shifted = tmp_path / "shifted.pt"
+    _rewrite(best, shifted, lambda s: s["model"]["classifier.bias"].add_(torch.tensor([1.5, -1.5])))
+    texts = ["the plot was very good", "a dull and lifeless film"]
+
+    def positive_probs(*checkpoints):
+        args = [a for c in checkpoints for a in ("--checkpoint", c)]
+        code, rows, _ = run(capsys, *args, *texts)
+        assert code == 0
+        return [float(r[2]) if r[1] == "positive" else 1 - float(r[2]) for r in rows]
+
+    alone, other = positive_probs(best), positive_probs(shifted)
+    assert all(abs(a - b) > 0.05 for a, b in zip(alone, other))  # the members really differ
+    both = positive_probs(best, shifted)
+    assert all(abs(m - (a + b) / 2) < 2e-3 for m, a, b in zip(both, alone, other))  # printed with 3 decimals
+
+
+def test_ensemble_members_must_share_classes(toy_run, tmp_path, capsys):
+    best = toy_run / "checkpoints" / "best.pt"
+    renamed = tmp_path / "renamed.pt"
+    _rewrite(best, renamed, lambda s: s["meta"].update(classes=["neg", "pos"]))
+    code, _, err = run(capsys, "--checkpoint", best, "--checkpoint", renamed, "good")
+    assert code == 2 and "renamed.pt: classes ['neg', 'pos'] differ" in err and len(err.strip().splitlines()) == 1
