@@ -23,6 +23,7 @@ from core.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths
+from speech.recombine import recombine
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
@@ -150,6 +151,9 @@ def build_data(cfg) -> DataBundle:
     settings = feature_settings(cfg, cfg.data)
     splits = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
                          num_utts=cfg.num_utts, seed=cfg.data_seed)
+    if cfg.recombine:
+        splits["train"] = splits["train"] + recombine(splits["train"], count=cfg.recombine, seed=cfg.data_seed,
+                                                      sample_rate=settings["sample_rate"])
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"

@@ -59,6 +59,8 @@ class SpeechConfig(RunConfig):
     """SpecAugment: widest time mask in frames (and at most 20% of the utterance)."""
     num_masks: int = 2
     """SpecAugment: frequency and time masks per utterance."""
+    recombine: int = 0
+    """Extra training utterances spliced from the words of training recordings (speech.recombine); 0 = off."""
     time_stretch: float = 0.0
     """Training features are stretched in time by a random factor in [1 - s, 1 + s] (0 = off)."""
 
@@ -67,7 +69,7 @@ class SpeechConfig(RunConfig):
         if self.subsample not in (1, 2, 4):
             raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
         self.require_positive("n_mels", "num_utts", "max_frames", "conv_channels")
-        self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks")
+        self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine")
         if not 0.0 <= self.time_stretch < 1.0:
             raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")
         if self.freq_mask >= self.n_mels:
