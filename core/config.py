@@ -7,7 +7,9 @@ dataclass written out in full; loading it back gives the same config.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import re
 import sys
 import types
@@ -238,6 +240,47 @@ def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Op
     if path and path != "None":
         overrides = config_from_dict(cls, read_yaml(path), source=str(path))  # type-checks the file
         default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in read_yaml(path)})
-    cfg = tyro.cli(cls, args=argv, default=default, prog=prog, description=cls.__doc__)
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):  # tyro draws a box; a bad flag gets one line instead
+            cfg = tyro.cli(cls, args=argv, default=default, prog=prog, description=cls.__doc__)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise ConfigError(one_line_parse_error(stderr.getvalue())) from None
+        sys.stderr.write(stderr.getvalue())
+        raise
     cfg.validate()
     return cfg
+
+
+def one_line_parse_error(boxed: str) -> str:
+    r"""tyro's boxed parse error -> its message on one line, plus the flag tyro suggests.
+
+    Example:
+        >>> one_line_parse_error("╭─ Value error ─╮\n│ Error parsing --hidden: bad 'abc' │\n│ ─── │\n"
+        ...                      "│ Perhaps you meant: │\n│     --hidden INT │\n╰───╯")
+        "Error parsing --hidden: bad 'abc' (did you mean --hidden?)"
+    """
+    sections, current = [], []
+    for raw in boxed.splitlines():  # rich draws with box characters, or ASCII on a non-UTF-8 stream
+        line = raw.strip()
+        if line[:1] in ("╭", "╰", "+"):
+            line = ""  # top/bottom border: only the title, which the message repeats
+        line = line.strip("│|").strip()
+        if not line or set(line) <= set("─-━="):
+            if current:
+                sections.append(current)
+            current = []
+        else:
+            current.append(line)
+    if current:
+        sections.append(current)
+    if not sections:
+        return boxed.strip() or "invalid command-line arguments"
+    if len(sections) > 1 and len(sections[0]) == 1 and not set(sections[0][0]) & set(":'.\""):
+        sections = sections[1:]  # without a box (non-tty) the title stands on its own line first
+    message = " ".join(sections[0])
+    for section in sections[1:]:
+        if section[0].startswith("Perhaps you meant") and len(section) > 1:
+            message += f" (did you mean {section[1].split()[0]}?)"
+    return message

@@ -124,10 +124,16 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys, flag, value, message):
     assert code == 2 and message in err
 
 
-def test_unknown_mode_is_rejected_by_the_flag_parser(tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:  # tyro's own usage error for a Literal flag
-        train_main(DOMAIN, ["--mode", "diagonal", "--out", str(tmp_path)])
-    assert info.value.code == 2 and "'diagonal' for argument '--mode'" in capsys.readouterr().err
+@pytest.mark.parametrize("args, message", [
+    (["--mode", "diagonal"], "invalid choice 'diagonal' for argument '--mode'"),  # a Literal flag
+    (["--hidden", "abc"], "Error parsing --hidden: invalid literal for int()"),
+    (["--hiden", "3"], "Unrecognized options: --hiden, 3 (did you mean --hidden?)"),
+    (["--cell"], "Missing value for argument '--cell'"),
+])
+def test_flags_the_parser_rejects_are_one_line_errors(tmp_path, capsys, args, message):
+    code = train_main(DOMAIN, [*args, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.slow
