@@ -21,6 +21,8 @@ from core.errors import DataError
 
 # name on the command line -> torchvision class name (also its folder under images/)
 TORCHVISION_SETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST", "cifar10": "CIFAR10"}
+# where torchvision looks for each under the images/ root (CIFAR keeps its archive's folder name)
+FOLDERS = {**TORCHVISION_SETS, "cifar10": "cifar-10-batches-py"}
 NAMED = ("digits", *TORCHVISION_SETS)
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
@@ -68,7 +70,7 @@ def _torchvision(name: str, *, train: bool, download: bool) -> ImageSet:
         ds = cls(root=str(root), train=train, download=download)
     except RuntimeError as err:  # torchvision's "Dataset not found or corrupted"
         hint = "" if download else " (pass --download to fetch it)"
-        raise DataError(f"data: {name} not found under {root / TORCHVISION_SETS[name]}{hint}: {err}") from None
+        raise DataError(f"data: {name} not found under {root / FOLDERS[name]}{hint}: {err}") from None
     images = torch.as_tensor(np.asarray(ds.data), dtype=torch.uint8)
     # MNIST-like sets hold (N, H, W); CIFAR holds (N, H, W, 3)
     images = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)

@@ -195,3 +195,55 @@ def test_real_mnist_loads_as_uint8_tensors(data_dir):
     assert train.images.dtype == torch.uint8 and sorted(test.labels.unique().tolist()) == list(range(10))
     raw = (data_dir / "images/MNIST/raw/t10k-images-idx3-ubyte").read_bytes()[16:16 + 784]
     assert test.images[0].flatten().tolist() == list(raw)  # exact bytes, no resampling
+
+
+def _write_idx(path, array: np.ndarray) -> None:
+    """An idx file (the MNIST family's raw format): magic, big-endian dims, uint8 data."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_kmnist_raw_layout_loads(tmp_path, monkeypatch):
+    raw = tmp_path / "images" / "KMNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    pixels = {"train": rng.integers(0, 256, (12, 28, 28)), "t10k": rng.integers(0, 256, (5, 28, 28))}
+    for prefix, images in pixels.items():
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(len(images)) % 10)
+    monkeypatch.setenv("RNNSUITE_DATA", str(tmp_path))
+    train, test = load_source("kmnist")
+    assert tuple(train.images.shape) == (12, 1, 28, 28) and tuple(test.images.shape) == (5, 1, 28, 28)
+    assert torch.equal(test.images[:, 0], torch.as_tensor(pixels["t10k"], dtype=torch.uint8))
+    assert test.labels.tolist() == [0, 1, 2, 3, 4] and len(train.classes) == 10
+
+
+def test_cifar10_batches_load_channels_first(tmp_path, monkeypatch):
+    import pickle
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    folder = tmp_path / "images" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    batches = {}
+    for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+        rows = rng.integers(0, 256, (4, 3 * 32 * 32), dtype=np.uint8)  # CIFAR rows: R plane, G plane, B plane
+        batches[name] = rows
+        with open(folder / name, "wb") as handle:
+            pickle.dump({"data": rows, "labels": [k % 10 for k in range(4)]}, handle)
+    with open(folder / "batches.meta", "wb") as handle:
+        pickle.dump({"label_names": [f"class{k}" for k in range(10)]}, handle)
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *args, **kwargs: True)  # the real files' MD5s are fixed
+    monkeypatch.setenv("RNNSUITE_DATA", str(tmp_path))
+    train, test = load_source("cifar10")
+    assert tuple(train.images.shape) == (20, 3, 32, 32) and tuple(test.images.shape) == (4, 3, 32, 32)
+    expected = torch.as_tensor(batches["test_batch"]).reshape(4, 3, 32, 32)
+    assert torch.equal(test.images, expected)  # channel planes land in the right place
+    assert train.classes == [f"class{k}" for k in range(10)]
+
+
+def test_missing_cifar10_names_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNSUITE_DATA", str(tmp_path))
+    with pytest.raises(DataError, match="cifar10 not found under .*images/cifar-10-batches-py"):
+        load_source("cifar10")
