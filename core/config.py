@@ -249,6 +249,7 @@ def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Op
             raise ConfigError(one_line_parse_error(stderr.getvalue())) from None
         sys.stderr.write(stderr.getvalue())
         raise
+    sys.stderr.write(stderr.getvalue())  # tyro's warnings, if any, still reach the user
     cfg.validate()
     return cfg
 
@@ -261,6 +262,7 @@ def one_line_parse_error(boxed: str) -> str:
         ...                      "│ Perhaps you meant: │\n│     --hidden INT │\n╰───╯")
         "Error parsing --hidden: bad 'abc' (did you mean --hidden?)"
     """
+    boxed = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", boxed)  # colour codes, when stdout is a terminal
     sections, current = [], []
     for raw in boxed.splitlines():  # rich draws with box characters, or ASCII on a non-UTF-8 stream
         line = raw.strip()

@@ -143,8 +143,9 @@ def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, devic
     started = time.perf_counter()
     result = dict(domain.run_baseline(cfg, data))
     params = result.pop("params", None)
+    settings = result.pop("settings", {})  # chosen hyper-parameters: recorded, not metrics
     _write_results(out, result, data.meta, {
-        "params": params, "train_seconds": round(time.perf_counter() - started, 3),
+        "params": params, "baseline_settings": settings, "train_seconds": round(time.perf_counter() - started, 3),
         "env": environment(device), "baseline": cfg.baseline,
     })
     summary = ", ".join(f"{k}={v:.4f}" for k, v in scalars(result).items())

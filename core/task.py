@@ -1,6 +1,8 @@
 """What a domain gives the Trainer. The Trainer knows nothing else about a domain."""
 from __future__ import annotations
 
+import math
+
 from typing import Protocol
 
 from torch import Tensor, nn
@@ -54,4 +56,6 @@ def improves(mode: str, new: float, best: float | None, *, new_tie: float | None
     """
     if better(mode, new, best):
         return True
-    return new == best and new_tie is not None and best_tie is not None and new_tie < best_tie
+    if new != best or new_tie is None or best_tie is None or math.isnan(new_tie):
+        return False
+    return math.isnan(best_tie) or new_tie < best_tie  # a NaN tie (nothing alignable) never blocks a real one

@@ -86,4 +86,11 @@ def run_baseline(cfg, data: DataBundle) -> dict:
     one_hot = torch.nn.functional.one_hot(predicted, len(classes)).float()  # (N, C)
     batch = SequenceBatch(one_hot, torch.ones(len(predicted), dtype=torch.long), torch.as_tensor(test_y))
     task.update_metrics(lambda inputs, lengths: inputs, batch)
-    return {**task.compute_metrics(), "val_accuracy": best[0], "c": best[1], "features": x_train.shape[1]}
+    return {**task.compute_metrics(), "val_accuracy": best[0], "params": _parameter_count(best[2]),
+            "settings": {"c": best[1], "features": int(x_train.shape[1])}}
+
+
+def _parameter_count(model) -> int:
+    if isinstance(model, NBSVM):
+        return int(sum(w.size + 1 for _, w, _ in model.parts))
+    return int(model.coef_.size + model.intercept_.size)

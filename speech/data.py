@@ -113,9 +113,12 @@ def encode_split(data: Featurized, vocab: Vocab, split: str) -> tuple[list[Tenso
     return features, targets
 
 
-def drop_unalignable(features: list[Tensor], targets: list[list[int]], *, subsample: int) -> tuple[list, list]:
-    """Leave out training utterances whose targets need more CTC frames than the model emits."""
-    frames = output_lengths(torch.tensor([f.shape[0] for f in features]), subsample).tolist()
+def drop_unalignable(features: list[Tensor], targets: list[list[int]], *, subsample: int,
+                     stretch: float = 0.0) -> tuple[list, list]:
+    """Leave out training utterances whose targets need more CTC frames than the model emits,
+    even after the shortest time stretch (factor 1 - ``stretch``)."""
+    shortest = torch.tensor([max(1, int(f.shape[0] * (1.0 - stretch))) for f in features])
+    frames = output_lengths(shortest, subsample).tolist()
     keep = [i for i, t in enumerate(targets) if ctc_min_frames(t) <= frames[i] and t]
     if len(keep) < len(targets):
         log(f"train: left out {len(targets) - len(keep)} utterance(s) whose transcript is empty or "
@@ -167,17 +170,21 @@ def build_data(cfg) -> DataBundle:
     vocab = Vocab.build(feats["train"].texts, units=cfg.units)
     mean, std = feature_stats(feats["train"].features)
     encoded = {s: encode_split(feats[s], vocab, s) for s in feats}
-    encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample)
-    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=cfg.num_masks,
-                          stretch=cfg.time_stretch)
+    encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample, stretch=cfg.time_stretch)
+    # masking (--spec-augment) and stretching (--time-stretch) switch on and off independently
+    masks = cfg.num_masks if cfg.spec_augment else 0
+    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=masks, stretch=cfg.time_stretch)
+    use_augment = masks > 0 or cfg.time_stretch > 0
     loaders = {}
     for split, (features, targets) in encoded.items():
         if not features:
             raise DataError(f"--data {cfg.data}: the {split} split has no usable utterances")
         dataset = SpeechDataset(features=features, targets=targets, mean=mean, std=std,
-                                augment=augment if split == "train" and cfg.spec_augment else None)
+                                augment=augment if split == "train" and use_augment else None)
+        # a stretched utterance grows up to (1 + s): keep padded frames within --max-frames
+        budget = int(cfg.max_frames / (1.0 + cfg.time_stretch)) if split == "train" else cfg.max_frames
         sampler = BucketBatchSampler(dataset.frames(), cfg.batch_size, shuffle=split == "train",
-                                     seed=cfg.seed, max_tokens=cfg.max_frames)
+                                     seed=cfg.seed, max_tokens=max(1, budget))
         loaders[split] = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                                     num_workers=cfg.num_workers)
     words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})

@@ -5,6 +5,8 @@ transcript word is cut into words; new utterances join 1..``max_words`` random w
 any such recording) with pauses of the recordings' own noise level. Tiny corpora gain word
 orders and contexts they never had: yesno's Kaldi training half, for instance, never starts
 with "yes". Recordings whose segment count does not match are only left out as sources.
+Meant for small corpora: every run decodes and segments all training recordings once (the
+spliced utterances' features are cached, the segmentation is not) and keeps their words in memory.
 
 A recording cut out of running speech may begin with the clipped tail of a word it does not
 transcribe (one yesno test file does: 160 ms of a "yes" before its eight words). So with
@@ -104,7 +106,8 @@ def _fragment(rng: random.Random, pool: list[tuple[str, Tensor]], sample_rate: i
 def recombine(clips: list[Clip], *, count: int, seed: int, sample_rate: int, max_words: int = 8) -> list[Clip]:
     """``count`` spliced training clips (seeded); their keys name the sources for the feature cache."""
     pool, noise = _word_pool(clips, sample_rate)
-    sources = hashlib.sha1(",".join(c.key for c in clips).encode()).hexdigest()[:12]
+    recipe = [FLOOR_DB, MIN_GAP_S, MIN_WORD_S, PAD_S, EDGE_FRAGMENT, max_words, *(c.key for c in clips)]
+    sources = hashlib.sha1(repr(recipe).encode()).hexdigest()[:12]  # feature-cache keys follow any change
     rng = random.Random(seed)
     out = []
     for n in range(count):

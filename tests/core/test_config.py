@@ -96,3 +96,16 @@ def test_types_are_coerced_only_where_safe():
     cfg = config_from_dict(RunConfig, {"lr": 1, "baseline": None, "init_backbone": None})
     assert isinstance(cfg.lr, float) and cfg.lr == 1.0
     assert yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg)))["lr"] == 1.0
+
+
+def test_parse_errors_become_one_line_with_or_without_box_and_colour():
+    from core.config import one_line_parse_error
+
+    red, reset = "\x1b[1;31m", "\x1b[0m"
+    coloured = (f"{red}╭─ Value error ──────╮{reset}\n{red}│{reset} Error parsing --hidden: 'abc' {red}│{reset}\n"
+                f"{red}│{reset} ──────────── {red}│{reset}\n{red}│{reset} For full helptext, run x --help {red}│{reset}\n"
+                f"{red}╰────────────────────╯{reset}\n")
+    assert one_line_parse_error(coloured) == "Error parsing --hidden: 'abc'"
+    plain = " Unrecognized options \n ------ \n  Unrecognized options: --hiden  \n  ------\n  Perhaps you meant:\n" \
+            "      --hidden INT\n  ------\n  For full helptext, run x --help\n"
+    assert one_line_parse_error(plain) == "Unrecognized options: --hiden (did you mean --hidden?)"

@@ -218,3 +218,11 @@ def test_equal_monitored_value_is_decided_by_the_tiebreak_metric(tmp_path):
         plain.epoch = epoch
         plain._update_best({"accuracy": 0.9, "loss": 0.5 / epoch})
     assert plain.best["epoch"] == 1  # without a tiebreak the first epoch to reach a value is kept
+
+
+def test_nan_tiebreak_values_never_win_and_never_block():
+    from core.task import improves
+
+    assert not improves("min", 0.1, 0.1, new_tie=math.nan, best_tie=0.5)
+    assert improves("min", 0.1, 0.1, new_tie=0.5, best_tie=math.nan)
+    assert not improves("min", 0.2, 0.1, new_tie=0.0, best_tie=0.5)  # the monitor decides first

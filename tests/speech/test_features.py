@@ -79,3 +79,15 @@ def test_utterance_mean_removal_cancels_recording_gain():
     quiet, loud = logmel(wave), logmel(wave * 4.0)
     assert (loud - quiet).mean() > 2.0  # log-mels shift by log(16) with the gain...
     assert torch.allclose(utterance_mean_removed(quiet), utterance_mean_removed(loud), atol=1e-3)  # ...CMN does not
+
+
+def test_unalignable_training_utterances_allow_for_the_shortest_stretch(capsys):
+    from speech.data import drop_unalignable
+
+    # subsample 4 -> (T + 3) // 4-ish frames out; 3 labels need 3 frames
+    features = [torch.zeros(12, 4), torch.zeros(40, 4)]
+    targets = [[1, 2, 3], [1, 2, 3]]
+    kept, _ = drop_unalignable(features, targets, subsample=4)
+    assert len(kept) == 2
+    kept, _ = drop_unalignable(features, targets, subsample=4, stretch=0.4)  # 12 frames may shrink to 7
+    assert [f.shape[0] for f in kept] == [40] and "left out 1 utterance" in capsys.readouterr().err
