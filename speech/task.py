@@ -71,7 +71,8 @@ class CTCTask:
 
     def loss(self, model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, int]:
         logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V), (B,)
-        return self._ctc_mean(logits, out_lengths, batch, report=True)
+        # only training batches are reported: diagnostics also call loss() on held-out batches
+        return self._ctc_mean(logits, out_lengths, batch, report=model.training)
 
     def _ctc_mean(self, logits: Tensor, out_lengths: Tensor, batch: SequenceBatch, *,
                   report: bool) -> tuple[Tensor, int]:

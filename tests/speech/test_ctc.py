@@ -77,3 +77,6 @@ def test_unalignable_utterance_is_left_out_not_nan(capsys):
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     assert "left 1 utterance(s) out of the CTC loss" in capsys.readouterr().err
+    model.eval()  # held-out batches (diagnostics) are left out the same way, without a report
+    loss, items = task.loss(model, batch)
+    assert items == 2 and capsys.readouterr().err == ""
