@@ -125,9 +125,12 @@ def _member_probs(member: Member, texts: list[str], batch_size: int) -> tuple[li
 
 @torch.no_grad()
 def predict(members: Sequence[Member], inputs: Sequence[bytes | str], *, max_chars: int = 100_000,
-            batch_size: int = 64) -> list[Verdict]:
-    """A Verdict per input (mean class probabilities over ``members``); bad inputs carry a reason."""
-    classes = check_members(members, [f"checkpoint {k + 1}" for k in range(len(members))])
+            batch_size: int = 64, names: Optional[Sequence[str]] = None) -> list[Verdict]:
+    """A Verdict per input (mean class probabilities over ``members``); bad inputs carry a reason.
+
+    ``names`` label the members in a class-mismatch error (default "checkpoint 1", ...).
+    """
+    classes = check_members(members, names or [f"checkpoint {k + 1}" for k in range(len(members))])
     verdicts, usable = _prepare(inputs, max_chars)
     texts = [text for _, text in usable]
     total = torch.zeros(len(texts), len(classes))  # (N, C) summed probabilities
@@ -175,8 +178,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not inputs:
             raise RnnsuiteError("nothing to classify: give texts or --file")
         members = [load_checked(path) for path in args.checkpoint]
-        check_members(members, args.checkpoint)
-        verdicts = predict(members, inputs, max_chars=args.max_chars)
+        verdicts = predict(members, inputs, max_chars=args.max_chars, names=args.checkpoint)
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
