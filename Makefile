@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m core.cli compare --preset quick --out runs/compare-quick
+	$(PY) -m core.tools.cli compare --preset quick --out runs/compare-quick
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import load_for_inference
-from core.run import train_main
+from core.engine.checkpoint import load_for_inference
+from core.engine.run import train_main
 from speech.corpora import list_corpus
 from speech.data import build_data
 from speech.decode import BeamDecoder, greedy_decode
@@ -112,7 +112,7 @@ def run_one(name: str, flags: list[str], targets: dict, *, reuse: bool = False) 
 
 def _same_flags(out: Path, argv: list[str]) -> bool:
     """The finished run in ``out`` was trained with exactly these flags (config.yaml agrees)."""
-    from core.config import load_config, parse_config
+    from core.engine.config import load_config, parse_config
 
     try:
         ignore = {"out": "", "progress": False}  # where a run was written does not change it

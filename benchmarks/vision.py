@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.run import train_main
-from core.trainer import Trainer
+from core.engine.run import train_main
+from core.engine.trainer import Trainer
 from vision.data import build_data
 from vision.model import build_model
 from vision.task import build_task

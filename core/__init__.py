@@ -1,10 +1,10 @@
 """rnnsuite core: the shared recurrent backbone, the one Trainer and their contracts."""
-from core.backbone import CELLS, Backbone, backbone_from_config, build_backbone
-from core.config import RunConfig
+from core.nn.backbone import CELLS, Backbone, backbone_from_config, build_backbone
+from core.engine.config import RunConfig
 from core.errors import CheckpointError, ConfigError, DataError, RnnsuiteError
-from core.pooling import Pooling
-from core.sampler import BucketBatchSampler
-from core.sequence import SequenceBatch, gather_last, lengths_to_mask, pad_sequences, reverse_within_lengths
+from core.nn.pooling import Pooling
+from core.nn.sampler import BucketBatchSampler
+from core.nn.sequence import SequenceBatch, gather_last, lengths_to_mask, pad_sequences, reverse_within_lengths
 
 __all__ = [
     "RunConfig", "SequenceBatch", "lengths_to_mask", "reverse_within_lengths", "gather_last",
@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 # The engine (tqdm, tensorboard, matplotlib) loads only when asked for: `import core` stays light.
-_ENGINE = {"Trainer": "core.trainer", "train_main": "core.run", "load_for_inference": "core.checkpoint"}
+_ENGINE = {"Trainer": "core.engine.trainer", "train_main": "core.engine.run", "load_for_inference": "core.engine.checkpoint"}
 
 
 def __getattr__(name: str):

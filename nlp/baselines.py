@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.classification import ClassificationTask
-from core.domain import DataBundle
-from core.sequence import SequenceBatch
+from core.engine.classification import ClassificationTask
+from core.engine.domain import DataBundle
+from core.nn.sequence import SequenceBatch
 from nlp.vocab import tokenize
 
 NAMES = ("tfidf", "nbsvm")

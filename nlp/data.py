@@ -21,11 +21,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from core.domain import DataBundle
+from core.engine.domain import DataBundle
 from core.errors import ConfigError, DataError
-from core.sampler import BucketBatchSampler
-from core.seeding import loader_kwargs
-from core.sequence import SequenceBatch, pad_sequences
+from core.nn.sampler import BucketBatchSampler
+from core.engine.seeding import loader_kwargs
+from core.nn.sequence import SequenceBatch, pad_sequences
 from nlp.sources import Rows, read_source
 from nlp.vocab import PAD_ID, Vocab, tokenize
 
@@ -120,7 +120,7 @@ def check_resume_vocab(cfg, vocab: Vocab) -> None:
     last = Path(cfg.out) / "checkpoints" / "last.pt"
     if not (cfg.resume and last.is_file()):
         return
-    from core.checkpoint import load_checkpoint
+    from core.engine.checkpoint import load_checkpoint
 
     stored = load_checkpoint(last).get("meta", {}).get("vocab", {})
     if stored.get("fingerprint") != vocab.fingerprint():

@@ -9,7 +9,7 @@ Regularisers, all active in training only:
 
 Example:
     >>> import torch
-    >>> from core.backbone import build_backbone
+    >>> from core.nn.backbone import build_backbone
     >>> model = TextClassifier(vocab_size=10, embed_dim=8, num_classes=3,
     ...                        backbone=build_backbone("gru", 8, 16), pooling="max")
     >>> model(torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])).shape
@@ -20,9 +20,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.backbone import Backbone, backbone_from_config
+from core.nn.backbone import Backbone, backbone_from_config
 from core.errors import CheckpointError
-from core.pooling import Pooling
+from core.nn.pooling import Pooling
 from nlp.vocab import PAD_ID, UNK_ID
 
 

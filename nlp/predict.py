@@ -27,9 +27,9 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from core.checkpoint import load_checkpoint, load_for_inference
+from core.engine.checkpoint import load_checkpoint, load_for_inference
 from core.errors import CheckpointError, RnnsuiteError
-from core.sequence import pad_sequences
+from core.nn.sequence import pad_sequences
 from nlp.data import encode_text
 from nlp.vocab import PAD_ID, Vocab
 

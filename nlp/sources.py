@@ -19,7 +19,7 @@ import logging
 import re
 from pathlib import Path
 
-from core.domain import cache_root, data_root
+from core.engine.domain import cache_root, data_root
 from core.errors import ConfigError, DataError
 from nlp import toy
 from nlp.download import IMDB_SHA256, IMDB_URL, download_and_unpack

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-from core.config import RunConfig, parse_config
-from core.domain import Domain
+from core.engine.config import RunConfig, parse_config
+from core.engine.domain import Domain
 from core.errors import ConfigError, RnnsuiteError
-from core.run import train_main
+from core.engine.run import train_main
 from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model

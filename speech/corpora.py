@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from core.domain import data_root
+from core.engine.domain import data_root
 from core.errors import DataError
 from speech.audio import load_audio
 

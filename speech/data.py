@@ -1,7 +1,7 @@
 """Speech data pipeline: corpus listing -> cached log-mel features -> bucketed CTC batches.
 
 Features are computed once per (corpus recipe, feature settings) and cached under
-``core.domain.cache_root()/speech`` (never inside RNNSUITE_DATA), so later epochs and
+``core.engine.domain.cache_root()/speech`` (never inside RNNSUITE_DATA), so later epochs and
 later runs do no DSP. A bad file is reported on one line and left out; the rest go on.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from core.domain import DataBundle, cache_root
+from core.engine.domain import DataBundle, cache_root
 from core.errors import DataError
-from core.sampler import BucketBatchSampler
-from core.sequence import SequenceBatch, pad_sequences
+from core.nn.sampler import BucketBatchSampler
+from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths

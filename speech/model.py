@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.backbone import backbone_from_config
+from core.nn.backbone import backbone_from_config
 from core.errors import ConfigError
-from core.sequence import lengths_to_mask
+from core.nn.sequence import lengths_to_mask
 
 KERNEL, STRIDE, PADDING = 3, 2, 1
 

@@ -11,7 +11,7 @@ import sys
 import torch
 from torch import Tensor, nn
 
-from core.sequence import SequenceBatch
+from core.nn.sequence import SequenceBatch
 from speech.decode import greedy_ids
 from speech.text import Vocab
 

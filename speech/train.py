@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from core.config import RunConfig
-from core.domain import Domain
+from core.engine.config import RunConfig
+from core.engine.domain import Domain
 from core.errors import ConfigError
-from core.run import train_main
+from core.engine.run import train_main
 from speech.data import build_data
 from speech.model import build_model
 from speech.task import build_task

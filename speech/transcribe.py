@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from core.checkpoint import load_for_inference
+from core.engine.checkpoint import load_for_inference
 from core.errors import RnnsuiteError
 from speech.audio import load_audio
 from speech.data import logmel_from, utterance_mean_removed

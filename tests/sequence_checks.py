@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from core.sequence import gather_last, lengths_to_mask, pad_sequences
+from core.nn.sequence import gather_last, lengths_to_mask, pad_sequences
 
 # fn(padded (B, T, ...), lengths (B,)) -> (per_step tensors (B, T, ...), per_sequence tensors (B, ...))
 SplitFn = Callable[[Tensor, Tensor], tuple[Sequence[Tensor], Sequence[Tensor]]]

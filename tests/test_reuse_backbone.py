@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.trainer import Trainer
+from core.engine.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).parent / "fourth_domain"))
 import series_domain  # noqa: E402
@@ -49,7 +49,7 @@ def plugin_env(tmp_path) -> dict:
 
 
 def _cli(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], env=env, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "core.tools.cli", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=600)
 
 

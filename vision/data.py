@@ -17,10 +17,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from core.domain import DataBundle
+from core.engine.domain import DataBundle
 from core.errors import CheckpointError, ConfigError
-from core.seeding import loader_kwargs
-from core.sequence import SequenceBatch
+from core.engine.seeding import loader_kwargs
+from core.nn.sequence import SequenceBatch
 from vision.sources import ImageSet, load_source
 
 MODES = ("rows", "columns", "pixels", "permuted-pixels")

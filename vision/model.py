@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from core.backbone import backbone_from_config
-from core.pooling import Pooling
+from core.nn.backbone import backbone_from_config
+from core.nn.pooling import Pooling
 
 
 class ImageSequenceClassifier(nn.Module):

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from core.errors import DataError, RnnsuiteError
-from core.checkpoint import load_for_inference
+from core.engine.checkpoint import load_for_inference
 from vision.data import ImageToSequence
 from vision.sources import decode_image
 from vision.train import DOMAIN

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.domain import data_root
+from core.engine.domain import data_root
 from core.errors import DataError
 
 # name on the command line -> torchvision class name (also its folder under images/)

@@ -2,7 +2,7 @@
 in the data meta (accuracy, macro-F1, confusion matrix)."""
 from __future__ import annotations
 
-from core.classification import ClassificationTask
+from core.engine.classification import ClassificationTask
 
 
 def build_task(cfg, meta: dict) -> ClassificationTask:

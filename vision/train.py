@@ -16,11 +16,11 @@ from typing import Literal
 import numpy as np
 import torch
 
-from core.classification import ClassificationTask
-from core.config import RunConfig
-from core.domain import DataBundle, Domain
+from core.engine.classification import ClassificationTask
+from core.engine.config import RunConfig
+from core.engine.domain import DataBundle, Domain
 from core.errors import ConfigError
-from core.run import train_main
+from core.engine.run import train_main
 from vision.data import build_data
 from vision.model import build_model
 from vision.task import build_task

@@ -1,4 +1,4 @@
-"""A tiny sequence-classification domain for the engine tests (plain nn.LSTM, no core.backbone).
+"""A tiny sequence-classification domain for the engine tests (plain nn.LSTM, no core.nn.backbone).
 
 Class of a sequence = which of the first 3 features has the largest mean over its valid
 steps. Also runnable as a script (the SIGKILL test): ``python tests/core/core_toy_domain.py``.
@@ -20,11 +20,11 @@ from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # script use: make `core` importable
 
-from core.classification import ClassificationTask  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from core.domain import DataBundle, Domain  # noqa: E402
-from core.run import train_main  # noqa: E402
-from core.sequence import SequenceBatch, gather_last, pad_sequences  # noqa: E402
+from core.engine.classification import ClassificationTask  # noqa: E402
+from core.engine.config import RunConfig  # noqa: E402
+from core.engine.domain import DataBundle, Domain  # noqa: E402
+from core.engine.run import train_main  # noqa: E402
+from core.nn.sequence import SequenceBatch, gather_last, pad_sequences  # noqa: E402
 
 CLASSES = ["first", "second", "third"]
 META = {"classes": CLASSES, "input_size": 4}
@@ -122,8 +122,8 @@ def means_of(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 def checkpoint_of(model: nn.Module, *, domain: str = "toy", **cfg) -> dict:
     """A minimal valid checkpoint dict for ``model`` (checkpoint and CLI tests)."""
-    from core.config import config_to_dict
-    from core.seeding import rng_state
+    from core.engine.config import config_to_dict
+    from core.engine.seeding import rng_state
 
     return {"domain": domain, "config": config_to_dict(ToyConfig(**cfg)), "meta": META, "model": model.state_dict(),
             "optimizer": {}, "scheduler": {}, "epoch": 1, "step": 5, "rng": rng_state(), "history": [],

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # core_toy_domain (it 
 
 import core_toy_domain as toy  # noqa: E402
 
-from core.domain import DataBundle  # noqa: E402
-from core.run import train_main  # noqa: E402
+from core.engine.domain import DataBundle  # noqa: E402
+from core.engine.run import train_main  # noqa: E402
 
 
 class DieAt:

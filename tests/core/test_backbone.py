@@ -1,6 +1,6 @@
 """Every registered cell, uni/bi, 1/2 layers: exact variable lengths, state passing, gradients.
 
-New cells in core.cells.CELL_REGISTRY are picked up automatically by the parametrisation.
+New cells in core.nn.cells.CELL_REGISTRY are picked up automatically by the parametrisation.
 """
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from core import CELLS, build_backbone
-from core.cells import CELL_REGISTRY, CellSpec, register_cell
-from core.cells.common import last_state
+from core.nn.cells import CELL_REGISTRY, CellSpec, register_cell
+from core.nn.cells.common import last_state
 from core.errors import ConfigError
 from sequence_checks import check_padding_invariance
 
@@ -62,7 +62,7 @@ def test_indrnn_is_elementwise_recurrence():
 
 @pytest.mark.parametrize("relu", (True, False), ids=("relu", "tanh"))
 def test_indrnn_written_out_backward_passes_gradcheck(relu):
-    from core.cells.indrnn import IndRecurrence
+    from core.nn.cells.indrnn import IndRecurrence
     p = torch.randn(12, 3, 4, dtype=torch.float64, requires_grad=True)
     u = torch.rand(4, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
@@ -70,7 +70,7 @@ def test_indrnn_written_out_backward_passes_gradcheck(relu):
 
 
 def test_min_cells_sequential_scan_passes_gradcheck():
-    from core.cells.minrnn import scan_sequential
+    from core.nn.cells.minrnn import scan_sequential
     args = [torch.rand(2, 15, 3, dtype=torch.float64, requires_grad=True) for _ in range(2)]
     h0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(scan_sequential, (*args, h0))

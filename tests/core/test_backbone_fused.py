@@ -83,7 +83,7 @@ def test_hand_fused_gru_equals_torch_gru_in_outputs_states_and_gradients():
 
 
 def test_hand_fused_gru_passes_gradcheck_in_double():
-    from core.cells.gru_cpu import HandFusedGRU
+    from core.nn.cells.gru_cpu import HandFusedGRU
     shapes = [(2, 5, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)]
     args = [torch.randn(*s, dtype=torch.float64, requires_grad=True) for s in shapes]
     assert torch.autograd.gradcheck(HandFusedGRU.apply, args)

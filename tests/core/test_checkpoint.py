@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.checkpoint import (init_backbone_from, load_checkpoint, load_for_inference, load_model_state,
+from core.engine.checkpoint import (init_backbone_from, load_checkpoint, load_for_inference, load_model_state,
                              save_checkpoint)
 from core.errors import CheckpointError
 from core_toy_domain import DOMAIN, META, ToyConfig, build_model, checkpoint_of

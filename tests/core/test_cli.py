@@ -10,9 +10,9 @@ import types
 import pytest
 import torch
 
-import core.cli as cli
-from core.checkpoint import save_checkpoint
-from core.run import train_main
+import core.tools.cli as cli
+from core.engine.checkpoint import save_checkpoint
+from core.engine.run import train_main
 from core_toy_domain import DOMAIN, META, ToyConfig, build_model, checkpoint_of
 
 QUIET = ["--no-progress", "--n-train", "64", "--epochs", "1"]
@@ -114,5 +114,5 @@ def test_diagnose_and_compare_hooks_are_lazy(monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_python_dash_m_core_cli_help():
-    result = subprocess.run([sys.executable, "-m", "core.cli", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "core.tools.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "rnnsuite train DOMAIN" in result.stdout

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import core
-from core.config import RunConfig, config_from_dict, load_config, parse_config, save_config
+from core.engine.config import RunConfig, config_from_dict, load_config, parse_config, save_config
 from core.errors import ConfigError
 from core_toy_domain import ToyConfig
 
@@ -99,7 +99,7 @@ def test_types_are_coerced_only_where_safe():
 
 
 def test_parse_errors_become_one_line_with_or_without_box_and_colour():
-    from core.config import one_line_parse_error
+    from core.engine.config import one_line_parse_error
 
     red, reset = "\x1b[1;31m", "\x1b[0m"
     coloured = (f"{red}╭─ Value error ──────╮{reset}\n{red}│{reset} Error parsing --hidden: 'abc' {red}│{reset}\n"

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import distributed
-from core.checkpoint import load_checkpoint, load_for_inference
-from core.run import train_main
-from core.sampler import BucketBatchSampler
-from core.sequence import pad_sequences
+from core.engine import distributed
+from core.engine.checkpoint import load_checkpoint, load_for_inference
+from core.engine.run import train_main
+from core.nn.sampler import BucketBatchSampler
+from core.nn.sequence import pad_sequences
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

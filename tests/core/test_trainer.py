@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint, load_for_inference
-from core.run import train_main
+from core.engine.checkpoint import load_checkpoint, load_for_inference
+from core.engine.run import train_main
 from core_toy_domain import DOMAIN, ToyConfig
 
 FAST = ["--no-progress"]
@@ -75,7 +75,7 @@ def test_load_for_inference_reproduces_test_accuracy(trained):
 
 
 def test_run_config_yaml_round_trips(trained):
-    from core.config import config_from_dict, parse_config
+    from core.engine.config import config_from_dict, parse_config
     from core_toy_domain import ToyConfig
 
     stored = config_from_dict(ToyConfig, load_checkpoint(trained / "checkpoints" / "last.pt")["config"])

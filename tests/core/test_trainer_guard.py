@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from core.checkpoint import load_checkpoint
-from core.classification import ClassificationTask
-from core.domain import Domain
-from core.run import train_main
-from core.schedule import LRSchedule
-from core.seeding import rng_state, seed_loader_epoch, set_rng_state
-from core.trainer import NonFiniteError, Trainer
+from core.engine.checkpoint import load_checkpoint
+from core.engine.classification import ClassificationTask
+from core.engine.domain import Domain
+from core.engine.run import train_main
+from core.engine.schedule import LRSchedule
+from core.engine.seeding import rng_state, seed_loader_epoch, set_rng_state
+from core.engine.trainer import NonFiniteError, Trainer
 from core_toy_domain import CLASSES, DOMAIN, ToyConfig, build_data, build_model
 
 
@@ -188,7 +188,7 @@ def test_worker_randomness_follows_seed_and_epoch():
 
 
 def test_new_run_in_an_old_folder_never_tests_a_stale_best(tmp_path):
-    from core.checkpoint import save_checkpoint
+    from core.engine.checkpoint import save_checkpoint
     from core_toy_domain import checkpoint_of
 
     stale = build_model(ToyConfig(), {"input_size": 4, "classes": CLASSES})
@@ -221,7 +221,7 @@ def test_equal_monitored_value_is_decided_by_the_tiebreak_metric(tmp_path):
 
 
 def test_nan_tiebreak_values_never_win_and_never_block():
-    from core.task import improves
+    from core.engine.task import improves
 
     assert not improves("min", 0.1, 0.1, new_tie=math.nan, best_tie=0.5)
     assert improves("min", 0.1, 0.1, new_tie=0.5, best_tie=math.nan)

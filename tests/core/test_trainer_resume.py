@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
-from core.run import train_main
+from core.engine.checkpoint import load_checkpoint
+from core.engine.run import train_main
 from core_toy_domain import DOMAIN
 
 RUN = ["--no-progress", "--n-train", "192", "--epochs", "2"]  # 6 batches per epoch

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from core import BucketBatchSampler, Pooling, RunConfig, SequenceBatch, backbone_from_config, pad_sequences
-from core.domain import DataBundle, Domain
+from core.engine.domain import DataBundle, Domain
 
 
 @dataclass

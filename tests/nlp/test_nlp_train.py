@@ -7,7 +7,7 @@ import shutil
 import pytest
 import yaml
 
-from core.run import train_main
+from core.engine.run import train_main
 from nlp.train import DOMAIN, main
 
 

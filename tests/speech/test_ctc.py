@@ -6,8 +6,8 @@ import random
 import torch
 import torchaudio.functional as AF
 
-from core.backbone import build_backbone
-from core.sequence import SequenceBatch, pad_sequences
+from core.nn.backbone import build_backbone
+from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.model import ConvFrontend, SpeechModel
 from speech.task import CTCTask, edit_distance, error_counts
 from speech.text import Vocab

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.backbone import build_backbone
+from core.nn.backbone import build_backbone
 from core.errors import ConfigError
 from speech.model import ConvFrontend, SpeechModel, ctc_min_frames, output_lengths
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import soundfile as sf
 
-from core.run import train_main
+from core.engine.run import train_main
 from speech.train import DOMAIN
 from speech.tts import Spec, synthesize
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from core.errors import CheckpointError, ConfigError, DataError
-from core.sequence import SequenceBatch
+from core.nn.sequence import SequenceBatch
 from vision.data import (ImageSequenceDataset, ImageToSequence, build_data, channel_stats, make_permutation,
                          random_shift, split)
 from vision.sources import ImageSet, decode_image, imagefolder, load_source

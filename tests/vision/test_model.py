@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.checkpoint import init_backbone_from, save_checkpoint
-from core.classification import ClassificationTask
-from core.sequence import SequenceBatch
+from core.engine.checkpoint import init_backbone_from, save_checkpoint
+from core.engine.classification import ClassificationTask
+from core.nn.sequence import SequenceBatch
 from vision.data import ImageToSequence, make_permutation
 from vision.model import ImageSequenceClassifier, build_model
 from vision.task import build_task

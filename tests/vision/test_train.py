@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.run import train_main
+from core.engine.run import train_main
 from vision.data import build_data
 from vision.predict import Predictor, main as predict_main
 from vision.train import DOMAIN, VisionConfig

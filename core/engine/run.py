@@ -17,14 +17,14 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 import torch
 
-from core import distributed
-from core.checkpoint import init_backbone_from, load_checkpoint
-from core.config import RunConfig, parse_config, save_config
-from core.domain import DataBundle, Domain, get_domain
+from core.engine import distributed
+from core.engine.checkpoint import init_backbone_from, load_checkpoint
+from core.engine.config import RunConfig, parse_config, save_config
+from core.engine.domain import DataBundle, Domain, get_domain
 from core.errors import ConfigError, RnnsuiteError
-from core.runlog import plot_curves, scalars, write_confusion, write_json
-from core.seeding import seed_everything
-from core.trainer import NonFiniteError, Trainer
+from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
+from core.engine.seeding import seed_everything
+from core.engine.trainer import NonFiniteError, Trainer
 
 
 def train_main(domain: Union[Domain, str], argv: Optional[Sequence[str]] = None) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.cells import CellSpec, register_cell
-from core.cells.common import check_init, init_gate_weights, last_state, zeros_state
+from core.nn.cells import CellSpec, register_cell
+from core.nn.cells.common import check_init, init_gate_weights, last_state, zeros_state
 from core.errors import ConfigError
 
 

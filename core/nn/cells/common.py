@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from core.errors import ConfigError
-from core.sequence import gather_last
+from core.nn.sequence import gather_last
 
 INIT_SCHEMES = ("auto", "orthogonal", "identity", "torch", "chrono")
 

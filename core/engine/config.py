@@ -124,7 +124,7 @@ def _check_cell(cell: str) -> None:
 
         cells = getattr(core, "CELLS", None)
         if cells is None:
-            from core.backbone import CELLS as cells  # noqa: N811
+            from core.nn.backbone import CELLS as cells  # noqa: N811
     except ImportError:
         return  # backbone not available yet: the model builder reports it
     if cell not in cells:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from core.errors import ConfigError
-from core.sequence import gather_last, lengths_to_mask
+from core.nn.sequence import gather_last, lengths_to_mask
 
 POOLING_KINDS = ("last", "mean", "max", "attention")
 

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from torch import Tensor, nn
 
-from core.sequence import SequenceBatch
+from core.nn.sequence import SequenceBatch
 
 
 class Task(Protocol):

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from sklearn.metrics import confusion_matrix, f1_score
 from torch import Tensor, nn
 
-from core.sequence import SequenceBatch
+from core.nn.sequence import SequenceBatch
 
 
 class ClassificationTask:

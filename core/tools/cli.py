@@ -1,10 +1,10 @@
-"""The umbrella ``rnnsuite`` command (also ``python -m core.cli``).
+"""The umbrella ``rnnsuite`` command (also ``python -m core.tools.cli``).
 
     rnnsuite domains                      installed domains (entry points rnnsuite.domains)
     rnnsuite train DOMAIN [flags]         = python -m DOMAIN.train [flags]
     rnnsuite DOMAIN [flags]               the same, shorter
-    rnnsuite compare [flags]              backbone grid across domains (core.compare)
-    rnnsuite diagnose [flags]             backbone diagnostics (core.diagnostics)
+    rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
+    rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -16,10 +16,10 @@ import sys
 from importlib.metadata import entry_points
 from typing import Callable, Optional, Sequence
 
-from core.domain import ENTRY_POINT_GROUP, Domain
+from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
-HOOKS = {"compare": "core.compare:main", "diagnose": "core.diagnostics:main"}
+HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main"}
 
 
 def find_domain(name: str) -> Domain:
@@ -40,7 +40,7 @@ def _load_spec(spec: str, name: str) -> Domain:
     except (ImportError, AttributeError) as err:
         raise ConfigError(f"domain {name!r}: cannot load {spec} ({err})") from None
     if not isinstance(domain, Domain):
-        raise ConfigError(f"domain {name!r}: {spec} is not a core.domain.Domain")
+        raise ConfigError(f"domain {name!r}: {spec} is not a core.engine.domain.Domain")
     return domain
 
 
@@ -79,7 +79,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not rest or rest[0].startswith("-"):
                 raise ConfigError("usage: rnnsuite train DOMAIN [flags]  (see `rnnsuite domains`)")
             command, rest = rest[0], rest[1:]
-        from core.run import train_main  # heavy imports only when training
+        from core.engine.run import train_main  # heavy imports only when training
 
         return train_main(find_domain(command), rest)
     except RnnsuiteError as err:

@@ -15,7 +15,7 @@ The backbone does directions (reverse within lengths), stacking, dropout, layer 
 and residuals, so a new cell is one small file plus one ``register_cell`` call.
 
 Example:
-    >>> from core.cells import CELL_REGISTRY
+    >>> from core.nn.cells import CELL_REGISTRY
     >>> CELL_REGISTRY["lstm"].state_parts
     2
 """
@@ -52,10 +52,10 @@ def register_cell(spec: CellSpec) -> CellSpec:
 
 
 # Importing a family registers its cells; order fixes the order of core.CELLS.
-from core.cells import fused  # noqa: E402,F401
+from core.nn.cells import fused  # noqa: E402,F401
 for _family in ("elman_ref", "indrnn", "minrnn"):
     try:
-        __import__(f"core.cells.{_family}")
+        __import__(f"core.nn.cells.{_family}")
     except ModuleNotFoundError as exc:  # family not written yet
-        if exc.name != f"core.cells.{_family}":
+        if exc.name != f"core.nn.cells.{_family}":
             raise

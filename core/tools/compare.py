@@ -1,6 +1,6 @@
 """``rnnsuite compare``: one backbone grid across every installed domain, then a report.
 
-Each run is its own domain's ``train`` in a subprocess (``python -m core.cli train
+Each run is its own domain's ``train`` in a subprocess (``python -m core.tools.cli train
 DOMAIN ...``), so a broken run is reported in the table while the others finish, and
 the grid is resumable: a run with ``final.json`` is skipped, a run with
 ``checkpoints/last.pt`` resumes. Domains come from entry points, never by import name.
@@ -24,7 +24,7 @@ from typing import Literal, Optional
 import tyro
 import yaml
 
-from core.domain import Domain, load_domains
+from core.engine.domain import Domain, load_domains
 from core.errors import ConfigError, RnnsuiteError
 
 PRESETS: dict[str, dict] = {
@@ -149,7 +149,7 @@ def execute(run: RunSpec) -> dict:
     resumed = (run.out / "checkpoints" / "last.pt").exists()
     if resumed:
         args.append("--resume")
-    command = [sys.executable, "-m", "core.cli", "train", run.domain, *args]
+    command = [sys.executable, "-m", "core.tools.cli", "train", run.domain, *args]
     started = time.time()
     with open(run.out / "train.log", "a") as log:
         log.write(f"$ {' '.join(command)}\n")
@@ -168,7 +168,7 @@ def _last_line(log: Path) -> str:
 
 def run_grid(cfg: CompareConfig) -> Path:
     """Train every run of the grid (unless report_only) and write the report; returns its path."""
-    from core.report import write_report  # plots pull in matplotlib: load only when needed
+    from core.tools.report import write_report  # plots pull in matplotlib: load only when needed
 
     installed = load_domains()
     plan, runs = resolve_grid(cfg, installed)

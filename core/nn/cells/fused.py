@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.cells import CellSpec, register_cell
-from core.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
-from core.cells.gru_cpu import HandFusedGRU
+from core.nn.cells import CellSpec, register_cell
+from core.nn.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
+from core.nn.cells.gru_cpu import HandFusedGRU
 from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
@@ -68,7 +68,7 @@ class FusedLayer(nn.Module):
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
     def torch_kernel(self, x: Tensor) -> bool:
-        """False where the hand-fused GRU runs instead (CPU, measured faster: core/cells/gru_cpu.py)."""
+        """False where the hand-fused GRU runs instead (CPU, measured faster: core/nn/cells/gru_cpu.py)."""
         if self.kind != "gru" or self.impl == "torch":
             return True
         return self.impl == "auto" and x.is_cuda

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 from torch import nn
 from torch.utils.data import DataLoader
 
-from core.config import RunConfig
+from core.engine.config import RunConfig
 from core.errors import ConfigError
 
 
@@ -73,7 +73,7 @@ def load_domains() -> dict[str, Domain]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         domain = ep.load()
         if not isinstance(domain, Domain):
-            raise ConfigError(f"entry point {ep.name} = {ep.value} is not a core.domain.Domain")
+            raise ConfigError(f"entry point {ep.name} = {ep.value} is not a core.engine.domain.Domain")
         found[ep.name] = domain
     return found
 

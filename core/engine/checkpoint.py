@@ -85,13 +85,13 @@ def load_for_inference(checkpoint_path: Union[str, Path], domain: Any, *,
                        device: Union[str, torch.device] = "cpu") -> tuple[nn.Module, Any, dict]:
     """Rebuild ``domain``'s model from a checkpoint: ``(model in eval mode, cfg, meta)``.
 
-    ``domain`` is a ``core.domain.Domain`` or its registered name.
+    ``domain`` is a ``core.engine.domain.Domain`` or its registered name.
 
     Example:
         >>> model, cfg, meta = load_for_inference("runs/x/checkpoints/best.pt", DOMAIN)  # doctest: +SKIP
     """
-    from core.config import config_from_dict
-    from core.domain import get_domain
+    from core.engine.config import config_from_dict
+    from core.engine.domain import get_domain
 
     domain = get_domain(domain) if isinstance(domain, str) else domain
     state = load_checkpoint(checkpoint_path, domain=domain.name)

@@ -67,8 +67,8 @@ def run_gradient_norms(domain, checkpoint: Path, *, examples: int = 32) -> list[
     """||dLoss/dh_t|| per step for a trained run, on the first test batch of its own data."""
     import dataclasses
 
-    from core.checkpoint import load_for_inference
-    from core.diagnostics import hidden_gradient_norms
+    from core.engine.checkpoint import load_for_inference
+    from core.tools.diagnostics import hidden_gradient_norms
 
     model, cfg, meta = load_for_inference(checkpoint, domain)
     cfg = dataclasses.replace(cfg, limit_train=examples, limit_eval=examples, batch_size=examples,
@@ -99,7 +99,7 @@ def gradient_norms(out: Path, by_domain: dict, installed: dict) -> Path:
 
 def throughput_vs_length(out: Path, by_domain: dict, lengths=(25, 50, 100, 200)) -> Path:
     """Backbone fwd+bwd sequences/s per cell against T (B=32, F=32, H=64), measured now."""
-    from core.backbone import CELLS, build_backbone
+    from core.nn.backbone import CELLS, build_backbone
 
     cells = sorted({r.cell for recs in by_domain.values() for r in recs if r.cell in CELLS})
     fig, axes = _grid(1, "Backbone training throughput vs sequence length (B=32, F=32, H=64)")

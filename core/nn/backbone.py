@@ -18,10 +18,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.cells import CELL_REGISTRY
-from core.cells.fused import FusedLayer, fused_stack
+from core.nn.cells import CELL_REGISTRY
+from core.nn.cells.fused import FusedLayer, fused_stack
 from core.errors import ConfigError
-from core.sequence import lengths_to_mask, reverse_within_lengths
+from core.nn.sequence import lengths_to_mask, reverse_within_lengths
 
 CELLS: tuple[str, ...] = tuple(CELL_REGISTRY)
 
@@ -68,7 +68,7 @@ class Backbone(nn.Module):
         self.drop = nn.Dropout(self.dropout)
         flat = [layer for pair in self.layers for layer in pair]
         self._fusable = (not layer_norm and not residual and all(isinstance(m, FusedLayer) for m in flat))
-        self.trace: list | None = None  # a list: run step by step, record h_t (core.diagnostics)
+        self.trace: list | None = None  # a list: run step by step, record h_t (core.tools.diagnostics)
 
     def extra_repr(self) -> str:
         return (f"cell={self.cell!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "

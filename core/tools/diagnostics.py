@@ -10,7 +10,7 @@ the adding problem (Hochreiter & Schmidhuber 1997) and writes ``gradients.json``
 Example:
     >>> import torch
     >>> from core import build_backbone
-    >>> from core.sequence import SequenceBatch
+    >>> from core.nn.sequence import SequenceBatch
     >>> rnn = build_backbone("gru", 2, 8)
     >>> batch = SequenceBatch(torch.randn(4, 30, 2), torch.tensor([30, 30, 20, 25]))
     >>> curve = hidden_gradient_norms(rnn, batch, lambda m, b: m(b.inputs, b.lengths)[2].sum())
@@ -30,11 +30,11 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from core.backbone import CELLS, Backbone, build_backbone
-from core.cells import CELL_REGISTRY
-from core.cells.common import INIT_SCHEMES
+from core.nn.backbone import CELLS, Backbone, build_backbone
+from core.nn.cells import CELL_REGISTRY
+from core.nn.cells.common import INIT_SCHEMES
 from core.errors import ConfigError, RnnsuiteError
-from core.sequence import SequenceBatch, gather_last, lengths_to_mask, reverse_within_lengths
+from core.nn.sequence import SequenceBatch, gather_last, lengths_to_mask, reverse_within_lengths
 
 LossFn = Callable[[nn.Module, SequenceBatch], "Tensor | tuple[Tensor, int]"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from core import report_plots
+from core.tools import report_plots
 
 
 @dataclass

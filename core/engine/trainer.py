@@ -3,7 +3,7 @@
 A domain gives a model and a Task (loss, metrics, monitor/mode); the Trainer owns
 the optimizer, schedule, clipping, non-finite guard, evaluation, early stopping,
 checkpoints and logs. Each epoch's randomness is a pure function of (seed, epoch)
-(``core.seeding``), so resuming from ``last.pt`` reproduces an uninterrupted run.
+(``core.engine.seeding``), so resuming from ``last.pt`` reproduces an uninterrupted run.
 """
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from core import distributed
-from core.checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from core.config import RunConfig, config_to_dict
+from core.engine import distributed
+from core.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from core.engine.config import RunConfig, config_to_dict
 from core.errors import RnnsuiteError
-from core.runlog import RunLog, scalars
-from core.schedule import LRSchedule, build_optimizer
-from core.seeding import epoch_seed, rng_state, seed_everything, seed_loader_epoch, set_rng_state
-from core.task import improves
+from core.engine.runlog import RunLog, scalars
+from core.engine.schedule import LRSchedule, build_optimizer
+from core.engine.seeding import epoch_seed, rng_state, seed_everything, seed_loader_epoch, set_rng_state
+from core.engine.task import improves
 
 
 class NonFiniteError(RnnsuiteError):

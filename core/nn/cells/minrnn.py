@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.cells import CellSpec, register_cell
-from core.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
+from core.nn.cells import CellSpec, register_cell
+from core.nn.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
 from core.errors import ConfigError
 
 MODES = ("auto", "sequential", "parallel")
