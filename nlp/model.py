@@ -1,6 +1,7 @@
-"""Token ids -> embedding -> shared backbone -> pooling -> class logits.
+"""Token ids -> embedding -> shared backbone -> core's classification head -> class logits.
 
-Regularisers, all active in training only:
+The model is core's ``SequenceClassifier`` with a ``TokenEmbedding`` front. Regularisers, all
+active in training only:
 
 - ``word_dropout``: each real token is replaced by ``<unk>`` with this probability, so the
   model cannot lean on single rare words (it also trains the ``<unk>`` row it meets at test time);
@@ -9,10 +10,10 @@ Regularisers, all active in training only:
 
 Example:
     >>> import torch
-    >>> from core.nn.backbone import build_backbone
-    >>> model = TextClassifier(vocab_size=10, embed_dim=8, num_classes=3,
-    ...                        backbone=build_backbone("gru", 8, 16), pooling="max")
-    >>> model(torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])).shape
+    >>> from nlp.train import NlpConfig
+    >>> meta = {"vocab": {"itos": ["<pad>", "<unk>", "a", "b"]}, "classes": ["neg", "pos", "mixed"]}
+    >>> model = build_model(NlpConfig(embed_dim=8, hidden=16), meta)
+    >>> model(torch.tensor([[2, 3, 2], [3, 2, 0]]), torch.tensor([3, 2])).shape
     torch.Size([2, 3])
 """
 from __future__ import annotations
@@ -20,44 +21,36 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.nn.backbone import Backbone, backbone_from_config
+from core.engine.classification import SequenceClassifier
 from core.errors import CheckpointError
-from core.nn.pooling import Pooling
+from core.nn.backbone import backbone_from_config
 from nlp.vocab import PAD_ID, UNK_ID
 
 
-class TextClassifier(nn.Module):
-    """``forward(ids (B,T) int64, lengths (B,)) -> logits (B,C)``; padded ids never matter."""
+class TokenEmbedding(nn.Module):
+    """``forward(ids (B,T) int64) -> (B,T,E)``, with word dropout and embedding dropout in training."""
 
-    def __init__(self, *, vocab_size: int, embed_dim: int, num_classes: int, backbone: Backbone,
-                 pooling: str = "max", embed_dropout: float = 0.0, word_dropout: float = 0.0, dropout: float = 0.0):
+    def __init__(self, *, vocab_size: int, embed_dim: int, embed_dropout: float = 0.0, word_dropout: float = 0.0):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
-        self.backbone = backbone  # the name core's --init-backbone relies on
-        self.pooling = Pooling(pooling, backbone.output_size, num_directions=backbone.num_directions)
         self.embed_dropout = nn.Dropout(embed_dropout)
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(backbone.output_size, num_classes)
         self.word_dropout = word_dropout
 
-    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, ids: Tensor) -> Tensor:
         if self.training and self.word_dropout > 0:
             drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout  # (B, T)
             ids = ids.masked_fill(drop & (ids != PAD_ID), UNK_ID)
-        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
-        outputs, lengths, _ = self.backbone(x, lengths)  # (B, T, D), padded steps are 0
-        pooled = self.pooling(outputs, lengths)  # (B, D)
-        return self.classifier(self.dropout(pooled))  # (B, C)
+        return self.embed_dropout(self.embedding(ids))  # (B, T, E)
 
 
-def build_model(cfg, meta: dict) -> TextClassifier:
+def build_model(cfg, meta: dict) -> SequenceClassifier:
     """The model for ``cfg`` and the data's ``meta`` (vocabulary size and classes come from meta)."""
     try:
         vocab_size, num_classes = len(meta["vocab"]["itos"]), len(meta["classes"])
     except (KeyError, TypeError):
         raise CheckpointError("nlp meta lacks 'vocab' or 'classes' (not an nlp run?)") from None
-    return TextClassifier(
-        vocab_size=vocab_size, embed_dim=cfg.embed_dim, num_classes=num_classes,
-        backbone=backbone_from_config(cfg, cfg.embed_dim), pooling=cfg.pooling,
-        embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout, dropout=cfg.dropout,
-    )
+    backbone = backbone_from_config(cfg, cfg.embed_dim)  # built first: its initial weights keep their seed draws
+    front = TokenEmbedding(vocab_size=vocab_size, embed_dim=cfg.embed_dim, embed_dropout=cfg.embed_dropout,
+                           word_dropout=cfg.word_dropout)
+    return SequenceClassifier(front=front, backbone=backbone, num_classes=num_classes, pooling=cfg.pooling,
+                              dropout=cfg.dropout)

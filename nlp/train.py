@@ -26,7 +26,7 @@ from core.engine.run import train_main
 from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
-from nlp.task import build_task
+from core.engine.classification import build_task
 
 
 @dataclass

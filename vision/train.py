@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
-from core.engine.classification import ClassificationTask
+from core.engine.classification import build_task, classification_metrics
 from core.engine.config import RunConfig
 from core.engine.domain import DataBundle, Domain
-from core.errors import ConfigError
 from core.engine.run import train_main
+from core.errors import ConfigError
 from vision.data import build_data
 from vision.model import build_model
-from vision.task import build_task
 
 
 @dataclass
@@ -68,21 +66,6 @@ class VisionConfig(RunConfig):
             raise ConfigError(f"--baseline: {self.baseline!r} is not a vision baseline (use logreg)")
 
 
-class _LogRegAsModel:
-    """A fitted scikit-learn classifier behind the ``model(inputs, lengths) -> (B, C)``
-    interface, so the baseline is scored by the very same ClassificationTask."""
-
-    def __init__(self, clf, num_classes: int):
-        self.clf, self.num_classes = clf, num_classes
-
-    def __call__(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        # log-probabilities are (B, C seen in training) even for two classes, unlike decision_function
-        scores = self.clf.predict_log_proba(inputs.flatten(1).numpy())
-        logits = torch.full((len(inputs), self.num_classes), -torch.inf, dtype=torch.float64)
-        logits[:, torch.as_tensor(self.clf.classes_)] = torch.as_tensor(scores, dtype=torch.float64)
-        return logits  # (B, C); a class never seen in training is never predicted
-
-
 def run_baseline(cfg: VisionConfig, data: DataBundle) -> dict:
     """Logistic regression on flattened normalised pixels of the same train/test splits."""
     from sklearn.linear_model import LogisticRegression
@@ -92,12 +75,10 @@ def run_baseline(cfg: VisionConfig, data: DataBundle) -> dict:
         raise ConfigError("baseline: the training split holds fewer than two classes")
     clf = LogisticRegression(C=cfg.baseline_c, max_iter=300, tol=1e-3, random_state=cfg.seed)
     clf.fit(features, labels)
-    task = ClassificationTask(data.meta["classes"])
-    model = _LogRegAsModel(clf, len(data.meta["classes"]))
-    task.reset_metrics()
-    for batch in data.test:
-        task.update_metrics(model, batch)
-    return {**task.compute_metrics(), "params": int(clf.coef_.size + clf.intercept_.size)}
+    test_features, test_labels = data.test.dataset.features()
+    # predict returns class indices seen in training: a class absent from training is never predicted
+    metrics = classification_metrics(clf.predict(test_features), test_labels, len(data.meta["classes"]))
+    return {**metrics, "params": int(clf.coef_.size + clf.intercept_.size)}
 
 
 DOMAIN = Domain(

@@ -1,15 +1,92 @@
-"""Classification loss and metrics shared by every classifying domain (vision, nlp, yours).
+"""The classifier model, loss and metrics shared by every classifying domain (vision, nlp, yours).
 
-A classifier model is called as ``model(inputs, lengths) -> logits (B, C)``.
+A classifier model is called as ``model(inputs, lengths) -> logits (B, C)``;
+``SequenceClassifier`` is that model for any input a backbone reads: an optional front
+(nlp: token embedding), the backbone, then ``ClassificationHead`` (pooling over time,
+dropout, linear). Baselines score their predictions with ``classification_metrics``.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import confusion_matrix, f1_score
 from torch import Tensor, nn
 
+from core.nn.pooling import Pooling
 from core.nn.sequence import SequenceBatch
+
+
+class ClassificationHead(nn.Module):
+    """``forward(outputs (B,T,D), lengths (B,)) -> logits (B,C)``: pool over valid steps, dropout, linear."""
+
+    def __init__(self, *, input_size: int, num_classes: int, pooling: str, num_directions: int = 1,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.pooling = Pooling(pooling, input_size, num_directions=num_directions)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(input_size, num_classes)
+
+    def forward(self, outputs: Tensor, lengths: Tensor) -> Tensor:
+        pooled = self.pooling(outputs, lengths)  # (B, D)
+        return self.linear(self.dropout(pooled))  # (B, C)
+
+
+class SequenceClassifier(nn.Module):
+    """``model(inputs, lengths) -> logits (B, C)``: ``front`` (optional) -> ``backbone`` -> ``head``.
+
+    ``front`` maps the raw batch inputs to (B, T, F) features (nlp: token ids -> embeddings);
+    without one the inputs already are (B, T, F) (vision). The recurrent part is the attribute
+    ``backbone`` so ``--init-backbone`` and the diagnostics find it by name.
+
+    Example:
+        >>> from core.nn.backbone import build_backbone
+        >>> model = SequenceClassifier(backbone=build_backbone("gru", 3, 8), num_classes=4, pooling="last")
+        >>> model(torch.zeros(2, 5, 3), torch.tensor([5, 2])).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, *, backbone: nn.Module, num_classes: int, pooling: str, dropout: float = 0.0,
+                 front: nn.Module | None = None):
+        super().__init__()
+        self.front = front
+        self.backbone = backbone
+        self.head = ClassificationHead(input_size=backbone.output_size, num_classes=num_classes, pooling=pooling,
+                                       num_directions=backbone.num_directions, dropout=dropout)
+        self._register_load_state_dict_pre_hook(_rename_legacy_keys)
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        x = inputs if self.front is None else self.front(inputs)  # (B, T, F)
+        outputs, lengths, _ = self.backbone(x, lengths)  # (B, T, D), padded steps are 0
+        return self.head(outputs, lengths)  # (B, C)
+
+
+# Checkpoints written before the head was shared name its parts after the old per-domain models.
+_LEGACY_PREFIXES = (("embedding.", "front.embedding."), ("pooling.", "head.pooling."),
+                    ("classifier.", "head.linear."), ("head.weight", "head.linear.weight"),
+                    ("head.bias", "head.linear.bias"))
+
+
+def _rename_legacy_keys(state_dict, prefix, *_) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        local = key[len(prefix):]
+        for old, new in _LEGACY_PREFIXES:
+            if local.startswith(old):
+                state_dict[prefix + new + local[len(old):]] = state_dict.pop(key)
+                break
+
+
+def classification_metrics(predicted, expected, num_classes: int) -> dict:
+    """Accuracy, macro-F1 and the confusion matrix (``_confusion``) of class indices (N,) against (N,)."""
+    predicted, expected = np.asarray(predicted), np.asarray(expected)
+    if predicted.size == 0:
+        return {"accuracy": 0.0, "macro_f1": 0.0}
+    labels = list(range(num_classes))
+    return {
+        "accuracy": float((predicted == expected).mean()),
+        "macro_f1": float(f1_score(expected, predicted, labels=labels, average="macro", zero_division=0)),
+        "_confusion": confusion_matrix(expected, predicted, labels=labels).tolist(),
+    }
 
 
 class ClassificationTask:
@@ -48,12 +125,11 @@ class ClassificationTask:
 
     def compute_metrics(self) -> dict:
         if not self._predicted:
-            return {"accuracy": 0.0, "macro_f1": 0.0}
-        predicted = torch.cat(self._predicted).numpy()
-        expected = torch.cat(self._expected).numpy()
-        labels = list(range(len(self.classes)))
-        return {
-            "accuracy": float((predicted == expected).mean()),
-            "macro_f1": float(f1_score(expected, predicted, labels=labels, average="macro", zero_division=0)),
-            "_confusion": confusion_matrix(expected, predicted, labels=labels).tolist(),
-        }
+            return classification_metrics([], [], len(self.classes))
+        return classification_metrics(torch.cat(self._predicted).numpy(), torch.cat(self._expected).numpy(),
+                                      len(self.classes))
+
+
+def build_task(cfg, meta: dict) -> ClassificationTask:
+    """The task of a classifying domain: the data's ``classes``, ``cfg.label_smoothing`` (0 when absent)."""
+    return ClassificationTask(list(meta["classes"]), label_smoothing=getattr(cfg, "label_smoothing", 0.0))

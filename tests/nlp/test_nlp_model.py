@@ -1,4 +1,5 @@
-"""TextClassifier: shapes, padding invariance, pooling kinds, regularisers."""
+"""The nlp classifier (core SequenceClassifier + token embedding): shapes, padding invariance,
+pooling kinds, regularisers."""
 from __future__ import annotations
 
 import pytest
@@ -31,14 +32,14 @@ def test_padding_never_changes_the_logits(pooling, bidirectional):
 
 def test_backbone_attribute_and_sizes_come_from_meta():
     model = build_model(small(cell="lstm", layers=2), META)
-    assert model.embedding.num_embeddings == 22 and model.embedding.padding_idx == 0
-    assert model.backbone.output_size == 16 and model.classifier.out_features == 3
+    assert model.front.embedding.num_embeddings == 22 and model.front.embedding.padding_idx == 0
+    assert model.backbone.output_size == 16 and model.head.linear.out_features == 3
 
 
 def test_word_dropout_only_while_training():
     model = build_model(small(word_dropout=0.5, embed_dropout=0.0, dropout=0.0), META)
     seen = []
-    model.embedding.register_forward_hook(lambda mod, args, out: seen.append(args[0].clone()))
+    model.front.embedding.register_forward_hook(lambda mod, args, out: seen.append(args[0].clone()))
     ids, lengths = torch.randint(2, 22, (4, 50)), torch.full((4,), 50)
     model.train()(ids, lengths)
     model.eval()(ids, lengths)

@@ -70,7 +70,7 @@ def test_missing_checkpoint_and_no_input(tmp_path, capsys):
 def test_ensemble_averages_the_members_probabilities(toy_run, tmp_path, capsys):
     best = toy_run / "checkpoints" / "best.pt"
     shifted = tmp_path / "shifted.pt"
-    _rewrite(best, shifted, lambda s: s["model"]["classifier.bias"].add_(torch.tensor([1.5, -1.5])))
+    _rewrite(best, shifted, lambda s: s["model"]["head.linear.bias"].add_(torch.tensor([1.5, -1.5])))
     texts = ["the plot was very good", "a dull and lifeless film"]
 
     def positive_probs(*checkpoints):

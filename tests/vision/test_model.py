@@ -5,11 +5,10 @@ import pytest
 import torch
 
 from core.engine.checkpoint import init_backbone_from, save_checkpoint
-from core.engine.classification import ClassificationTask
+from core.engine.classification import ClassificationTask, SequenceClassifier, build_task
 from core.nn.sequence import SequenceBatch
 from vision.data import ImageToSequence, make_permutation
-from vision.model import ImageSequenceClassifier, build_model
-from vision.task import build_task
+from vision.model import build_model
 from vision.train import VisionConfig
 
 
@@ -89,4 +88,4 @@ def test_init_backbone_copies_only_the_backbone(tmp_path):
     assert names and all(n.startswith("backbone.") for n in names)
     for name in names:
         assert torch.equal(target.state_dict()[name], source.state_dict()[name])
-    assert isinstance(target, ImageSequenceClassifier) and target.head.out_features == 7
+    assert isinstance(target, SequenceClassifier) and target.head.linear.out_features == 7
