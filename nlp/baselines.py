@@ -9,14 +9,11 @@ is the classical model to beat (MR: 79.4 % in the paper).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from core.engine.classification import ClassificationTask
+from core.engine.classification import classification_metrics
 from core.engine.domain import DataBundle
-from core.nn.sequence import SequenceBatch
 from nlp.vocab import tokenize
 
-NAMES = ("tfidf", "nbsvm")
 C_GRID = {"tfidf": (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), "nbsvm": (0.01, 0.03, 0.1, 0.3, 1.0)}
 
 
@@ -80,13 +77,8 @@ def run_baseline(cfg, data: DataBundle) -> dict:
         score = float((model.predict(x_val) == val_y).mean())
         if best is None or score > best[0]:
             best = (score, c, model)
-    predicted = torch.as_tensor(best[2].predict(x_test))
-    task = ClassificationTask(classes)
-    task.reset_metrics()  # reuse core's metrics: a "model" whose logits are the one-hot predictions
-    one_hot = torch.nn.functional.one_hot(predicted, len(classes)).float()  # (N, C)
-    batch = SequenceBatch(one_hot, torch.ones(len(predicted), dtype=torch.long), torch.as_tensor(test_y))
-    task.update_metrics(lambda inputs, lengths: inputs, batch)
-    return {**task.compute_metrics(), "val_accuracy": best[0], "params": _parameter_count(best[2]),
+    metrics = classification_metrics(best[2].predict(x_test), test_y, len(classes))
+    return {**metrics, "val_accuracy": best[0], "params": _parameter_count(best[2]),
             "settings": {"c": best[1], "features": int(x_train.shape[1])}}
 
 
