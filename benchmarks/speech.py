@@ -82,7 +82,7 @@ def real_time_factor(run: Path, *, count: int = 100, beam: int = 0) -> float:
     model, cfg, meta = load_for_inference(run / "checkpoints" / "best.pt", DOMAIN)
     transcriber = Transcriber(model=model, meta=meta, beam=beam)
     clips = list_corpus(cfg.data, sample_rate=transcriber.sample_rate, max_seconds=cfg.max_seconds,
-                        num_utts=cfg.num_utts, seed=cfg.data_seed)["test"][:count]
+                        num_utts=cfg.num_utts, seed=cfg.split_seed)["test"][:count]
     waves = [clip.make() for clip in clips]
     torch.set_num_threads(1)  # one stream, one core: the deployment case
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """From (text, label) rows to length-bucketed ``SequenceBatch`` loaders.
 
-``build_data(cfg)`` reads the source (``nlp.sources``), splits it (official split,
-or a seeded train/val/test split, or fold ``cfg.fold`` of ``cfg.cv``), builds the
+``build_data(cfg)`` reads the source (``nlp.sources``), splits it (official split, or a
+seeded stratified train/val/test split, or fold ``cfg.fold`` of ``cfg.cv``), builds the
 vocabulary from the **training split only**, encodes every split and wraps each
 in a DataLoader whose batches come from core's ``BucketBatchSampler``.
 
@@ -14,17 +14,16 @@ Example:
 from __future__ import annotations
 
 import logging
-import random
-from pathlib import Path
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from core.engine import splits
 from core.engine.domain import DataBundle
-from core.errors import ConfigError, DataError
-from core.nn.sampler import BucketBatchSampler
 from core.engine.seeding import loader_kwargs
+from core.errors import DataError
+from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
 from nlp.sources import Rows, read_source
 from nlp.vocab import PAD_ID, Vocab, tokenize
@@ -84,49 +83,41 @@ def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int
     return TextDataset(ids=ids, labels=labels, texts=texts)
 
 
-def split_rows(source: dict[str, Rows], cfg) -> dict[str, Rows]:
-    """train/val/test rows: official splits where the source has them, else seeded (or CV fold) cuts.
+def _labels(rows: Rows) -> list[str]:
+    return [label for _, label in rows]
 
-    The permutation depends only on ``cfg.split_seed``, so every fold of a CV run and
-    the model seed see the same partition.
+
+def split_rows(source: dict[str, Rows], cfg) -> dict[str, Rows]:
+    """train/val/test rows: official splits where the source has them, else seeded stratified
+    cuts (or CV fold ``cfg.fold`` of ``cfg.cv``) from ``core.engine.splits``.
+
+    The cuts depend only on the labels and ``cfg.split_seed``, so every fold of a CV run and
+    every model seed see the same partition.
     """
-    if cfg.cv and "all" not in source:
-        raise ConfigError(f"--cv: {cfg.data} has an official test split; cross-validation is for mr/csv/tsv/jsonl")
-    if cfg.cv and cfg.fold < 0:
-        raise ConfigError("--cv: pick a fold with --fold K, or run `python -m nlp.train --cv K` to loop over all folds")
+    if "all" not in source:
+        splits.no_cross_validation(cfg, cfg.data)
     if set(source) >= {"train", "val", "test"}:
         return {name: source[name] for name in ("train", "val", "test")}
-    rng = random.Random(cfg.split_seed)
     if "all" in source:
         rows = list(source["all"])
-        rng.shuffle(rows)
-        if cfg.cv:
-            test = [r for i, r in enumerate(rows) if i % cfg.cv == cfg.fold]
-            rest = [r for i, r in enumerate(rows) if i % cfg.cv != cfg.fold]
-        else:
-            cut = round(len(rows) * cfg.test_fraction)
-            test, rest = rows[:cut], rows[cut:]
+        rest_index, test_index = splits.held_out_test(_labels(rows), cfg)
+        rest, test = [rows[i] for i in rest_index], [rows[i] for i in test_index]
     else:  # train + test only (imdb): validation comes out of train
         rest, test = list(source["train"]), list(source["test"])
-        rng.shuffle(rest)
-    cut = round(len(rest) * cfg.val_fraction)
-    if cut < 1 or cut >= len(rest) or not test:
-        raise DataError(f"{cfg.data}: too few examples ({len(rest) + len(test)}) for a train/val/test split")
-    return {"train": rest[cut:], "val": rest[:cut], "test": test}
+    train_index, val_index = splits.holdout(_labels(rest), cfg.val_fraction, cfg.split_seed)
+    return {"train": [rest[i] for i in train_index], "val": [rest[i] for i in val_index], "test": test}
 
 
-def check_resume_vocab(cfg, vocab: Vocab) -> None:
+def check_resume_vocab(cfg, vocab: Vocab, resumed_meta: dict | None) -> None:
     """On --resume, the data must give the vocabulary the checkpoint was trained with."""
-    last = Path(cfg.out) / "checkpoints" / "last.pt"
-    if not (cfg.resume and last.is_file()):
+    if not resumed_meta:
         return
-    from core.engine.checkpoint import load_checkpoint
-
-    stored = load_checkpoint(last).get("meta", {}).get("vocab", {})
+    stored = resumed_meta.get("vocab", {})
     if stored.get("fingerprint") != vocab.fingerprint():
         raise DataError(
             f"--resume: {cfg.data} gives a vocabulary ({len(vocab)} tokens, {vocab.fingerprint()}) that differs from "
-            f"{last} ({len(stored.get('itos', []))} tokens, {stored.get('fingerprint')}); resume with the same data"
+            f"the resumed run's ({len(stored.get('itos', []))} tokens, {stored.get('fingerprint')}); "
+            "resume with the same data"
         )
 
 
@@ -136,20 +127,25 @@ def make_loader(dataset: TextDataset, cfg, *, train: bool) -> DataLoader:
                       **loader_kwargs(cfg.seed))
 
 
-def build_data(cfg) -> DataBundle:
-    """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings."""
-    splits = split_rows(read_source(cfg), cfg)
+def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
+    """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings.
+
+    ``resumed_meta`` (given by the engine on --resume) is the meta of the run being continued.
+    """
+    parts = split_rows(read_source(cfg), cfg)
     if cfg.limit_train:
-        splits["train"] = splits["train"][: cfg.limit_train]
+        parts["train"] = [parts["train"][i] for i in splits.limit(_labels(parts["train"]), cfg.limit_train,
+                                                                   cfg.split_seed)]
     if cfg.limit_eval:
-        splits["val"], splits["test"] = splits["val"][: cfg.limit_eval], splits["test"][: cfg.limit_eval]
-    train_tokens = (tokenize(text, cfg.level) for text, _ in splits["train"])
+        parts["val"], parts["test"] = parts["val"][: cfg.limit_eval], parts["test"][: cfg.limit_eval]
+    train_tokens = (tokenize(text, cfg.level) for text, _ in parts["train"])
     vocab = Vocab.build(train_tokens, min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level)
-    check_resume_vocab(cfg, vocab)
-    classes = sorted({label for _, label in splits["train"]})
+    check_resume_vocab(cfg, vocab, resumed_meta)
+    classes = sorted({label for _, label in parts["train"]})
     if len(classes) < 2:
         raise DataError(f"{cfg.data}: the training split holds only the label {classes!r}; need two or more classes")
-    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name) for name, rows in splits.items()}
+    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name)
+            for name, rows in parts.items()}
     meta = {"vocab": vocab.to_meta(), "classes": classes, "max_tokens": cfg.max_tokens, "dataset": cfg.data,
             "sizes": {name: len(ds) for name, ds in sets.items()}}
     return DataBundle(train=make_loader(sets["train"], cfg, train=True), val=make_loader(sets["val"], cfg, train=False),

@@ -7,26 +7,22 @@ Examples:
     python -m nlp.train --data sst2 --baseline tfidf      # TF-IDF 1-2 grams + logistic regression
     python -m nlp.train --data reviews.csv --text-column review --label-column stars
 
-Cross-validation runs the ordinary single run once per fold (``--fold K``, its own run
-directory) and then writes ``cv.json`` with the mean and sample standard deviation.
+Cross-validation (``core.engine.cv``) runs the ordinary single run once per fold (``--fold K``,
+its own run directory) and then writes ``cv.json`` with the mean and sample standard deviation.
 """
 from __future__ import annotations
 
-import json
-import statistics
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-from core.engine.config import RunConfig, parse_config
+from core.engine.classification import build_task
+from core.engine.config import RunConfig
 from core.engine.domain import Domain
-from core.errors import ConfigError, RnnsuiteError
 from core.engine.run import train_main
+from core.errors import ConfigError
 from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
-from core.engine.classification import build_task
 
 
 @dataclass
@@ -57,12 +53,6 @@ class NlpConfig(RunConfig):
     """Share of training data held out for validation where the source has no dev split."""
     test_fraction: float = 0.1
     """Share held out for test where the source has no split at all (mr, csv) and --cv is 0."""
-    split_seed: int = 0
-    """Seed of the train/val/test (or fold) partition, separate from the model seed."""
-    cv: int = 0
-    """K-fold cross-validation (mr/csv/tsv/jsonl); 0 = one seeded split."""
-    fold: int = -1
-    """With --cv: the fold used as test split (-1 = run every fold and report mean and std)."""
     embed_dim: int = 128
     pooling: Literal["last", "mean", "max", "attention"] = "max"
     """How backbone outputs become one vector per text."""
@@ -84,10 +74,6 @@ class NlpConfig(RunConfig):
         for name in ("embed_dropout", "word_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
-        if self.cv == 1 or self.cv < 0:
-            raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
-        if self.cv and not -1 <= self.fold < self.cv:
-            raise ConfigError(f"--fold must be in -1..{self.cv - 1}, got {self.fold}")
 
 
 DOMAIN = Domain(
@@ -97,6 +83,7 @@ DOMAIN = Domain(
     build_model=build_model,
     build_task=build_task,
     run_baseline=run_baseline,
+    cross_validation=True,
     baseline_name="tfidf",
     extra_baselines=("nbsvm",),
     description="Sentiment classification of text (toy, SST-2, MR, IMDB, csv/tsv/jsonl).",
@@ -106,46 +93,7 @@ DOMAIN = Domain(
 )
 
 
-def summarise_folds(finals: list[dict]) -> dict:
-    """Mean and sample std (ddof=1) of every test scalar over the folds' final.json."""
-    keys = sorted(set.intersection(*(set(f["test"]) for f in finals)))
-    summary = {}
-    for key in keys:
-        values = [float(f["test"][key]) for f in finals]
-        summary[key] = {"mean": statistics.fmean(values),
-                        "std": statistics.stdev(values) if len(values) > 1 else 0.0, "folds": values}
-    return summary
-
-
-def run_cv(cfg: NlpConfig, argv: Sequence[str]) -> int:
-    """Every fold through the single-run path (``train_main``), then OUT/cv.json."""
-    finals = []
-    for fold in range(cfg.cv):
-        out = Path(cfg.out) / f"fold-{fold}"
-        final = out / "final.json"
-        if not (cfg.resume and final.is_file()):  # a finished fold is kept on --resume
-            code = train_main(DOMAIN, [*argv, "--fold", str(fold), "--out", str(out)])
-            if code:
-                return code
-        finals.append(json.loads(final.read_text()))
-    summary = {"cv": cfg.cv, "data": cfg.data, "baseline": cfg.baseline, "test": summarise_folds(finals),
-               "train_seconds": sum(float(f.get("train_seconds") or 0.0) for f in finals)}
-    Path(cfg.out, "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
-    accuracy = summary["test"]["accuracy"]
-    print(f"nlp: {cfg.cv}-fold CV on {cfg.data}: accuracy {accuracy['mean']:.4f} ± {accuracy['std']:.4f} "
-          f"(sample std); {Path(cfg.out, 'cv.json')}")
-    return 0
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        cfg = parse_config(NlpConfig, argv, prog="python -m nlp.train")
-    except RnnsuiteError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if cfg.cv and cfg.fold < 0:
-        return run_cv(cfg, argv)
     return train_main(DOMAIN, argv)
 
 

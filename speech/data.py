@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from core.engine.domain import DataBundle, cache_root
+from core.engine.splits import limit as seeded_sample
 from core.errors import DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
@@ -149,18 +150,24 @@ def _limit(clips: list[Clip], n: int) -> list[Clip]:
     return [clips[i * len(clips) // n] for i in range(n)]
 
 
+def _limit_train(clips: list[Clip], n: int, seed: int) -> list[Clip]:
+    """``--limit-train``: a seeded sample of ``n`` clips stratified by transcript (core.engine.splits)."""
+    return [clips[i] for i in seeded_sample([clip.text for clip in clips], n, seed)]
+
+
 def build_data(cfg) -> DataBundle:
     """``cfg.data`` -> bucketed train/val/test loaders of ``SequenceBatch`` and the meta dict."""
     settings = feature_settings(cfg, cfg.data)
     splits = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
-                         num_utts=cfg.num_utts, seed=cfg.data_seed)
+                         num_utts=cfg.num_utts, seed=cfg.split_seed)
     if cfg.recombine:
-        splits["train"] = splits["train"] + recombine(splits["train"], count=cfg.recombine, seed=cfg.data_seed,
+        splits["train"] = splits["train"] + recombine(splits["train"], count=cfg.recombine, seed=cfg.split_seed,
                                                       sample_rate=settings["sample_rate"])
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"
-    feats = {s: featurize(_limit(splits[s], limits[s]), logmel, name=f"{name}-{s}", progress=cfg.progress)
+    splits["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
+    feats = {s: featurize(_limit(splits[s], limits.get(s, 0)), logmel, name=f"{name}-{s}", progress=cfg.progress)
              for s in ("train", "val", "test")}
     if cfg.cmn:
         for part in feats.values():

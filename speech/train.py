@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional
 
 from core.engine.config import RunConfig
 from core.engine.domain import Domain
@@ -43,8 +43,8 @@ class SpeechConfig(RunConfig):
     """Longer audio files are reported and skipped (0 = no limit)."""
     num_utts: int = 2000
     """tts-digits / fsdd-strings: training utterances to make (val 1/10, test 1/6 of it)."""
-    data_seed: int = 0
-    """Seed of the generated corpora (tts-digits, fsdd-strings) and of random splits."""
+    data_seed: Optional[int] = None
+    """Deprecated alias of --split-seed (which also seeds the generated corpora tts-digits and fsdd-strings)."""
     subsample: int = 2
     """Time subsampling of the conv front-end: 1 (none), 2 or 4."""
     conv_channels: int = 128
@@ -66,6 +66,8 @@ class SpeechConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.data_seed is not None:  # configs written before --split-seed existed say data_seed
+            self.split_seed, self.data_seed = self.data_seed, None
         if self.subsample not in (1, 2, 4):
             raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
         self.require_positive("n_mels", "num_utts", "max_frames", "conv_channels")

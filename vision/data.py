@@ -17,9 +17,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from core.engine import splits
 from core.engine.domain import DataBundle
-from core.errors import CheckpointError, ConfigError
 from core.engine.seeding import loader_kwargs
+from core.errors import CheckpointError, ConfigError
 from core.nn.sequence import SequenceBatch
 from vision.sources import ImageSet, load_source
 
@@ -150,24 +151,23 @@ def channel_stats(images: Tensor) -> tuple[list[float], list[float]]:
     return mean.tolist(), std.clamp(min=1e-3).tolist()
 
 
+def _pick(images: ImageSet, index: np.ndarray) -> ImageSet:
+    index = torch.from_numpy(index)  # a torch index: ~50x faster than a numpy one
+    return ImageSet(images.images[index], images.labels[index], images.classes)
+
+
 def split(images: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
     """Seeded, stratified split: (rest, carved) with ``fraction`` of the items in ``carved``."""
-    from sklearn.model_selection import train_test_split  # lazy: keeps `import vision.data` light
-
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"val_fraction/test_fraction: {fraction} must be between 0 and 1")
-    indices = np.arange(len(images.labels))
-    labels = images.labels.numpy()
-    stratify = labels if np.bincount(labels).min() >= 2 else None
-    rest, carved = train_test_split(indices, test_size=fraction, random_state=seed, stratify=stratify)
-    def pick(idx: np.ndarray) -> ImageSet:
-        index = torch.from_numpy(np.sort(idx))  # a torch index: ~50x faster than a numpy one
-        return ImageSet(images.images[index], images.labels[index], images.classes)
-
-    return pick(rest), pick(carved)
+    rest, carved = splits.holdout(images.labels.numpy(), fraction, seed)
+    return _pick(images, rest), _pick(images, carved)
 
 
-def _limit(images: ImageSet, n: int) -> ImageSet:
+def _limit(images: ImageSet, n: int, seed: int) -> ImageSet:
+    """``--limit-train``: a seeded stratified sample of ``n`` images (all when n is 0)."""
+    return images if n <= 0 else _pick(images, splits.limit(images.labels.numpy(), n, seed))
+
+
+def _first(images: ImageSet, n: int) -> ImageSet:
     return images if n <= 0 else ImageSet(images.images[:n], images.labels[:n], images.classes)
 
 
@@ -180,10 +180,14 @@ def _loader(dataset: ImageSequenceDataset, cfg, *, shuffle: bool) -> DataLoader:
 def build_data(cfg) -> DataBundle:
     """Train/val/test loaders and the meta a checkpoint needs to rebuild this pipeline."""
     train, test = load_source(cfg.data, size=cfg.size, channels=cfg.channels, download=cfg.download)
-    if test is None:  # no official test split: carve one, seeded, before anything else
-        train, test = split(train, cfg.test_fraction, cfg.split_seed)
+    if test is None:  # no official test split: carve one (or a CV fold), seeded, before anything else
+        rest, held_out = splits.held_out_test(train.labels.numpy(), cfg)
+        train, test = _pick(train, rest), _pick(train, held_out)
+    else:
+        splits.no_cross_validation(cfg, cfg.data)
     train, val = split(train, cfg.val_fraction, cfg.split_seed)
-    train, val, test = _limit(train, cfg.limit_train), _limit(val, cfg.limit_eval), _limit(test, cfg.limit_eval)
+    train = _limit(train, cfg.limit_train, cfg.split_seed)
+    val, test = _first(val, cfg.limit_eval), _first(test, cfg.limit_eval)
     _, channels, height, width = train.images.shape
     mean, std = channel_stats(train.images)  # training statistics only
     permutation = make_permutation(height * width, cfg.perm_seed) if cfg.mode == "permuted-pixels" else None

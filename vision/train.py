@@ -42,8 +42,6 @@ class VisionConfig(RunConfig):
     """Share of the training set held out (seeded, stratified) for validation."""
     test_fraction: float = 0.2
     """Share held out for test when the source has no official test split (digits, folders)."""
-    split_seed: int = 0
-    """Seed of the validation/test splits (fixed apart from --seed so runs share splits)."""
     perm_seed: int = 0
     """Seed of the pixel permutation of --mode permuted-pixels."""
     augment: bool = False
@@ -88,6 +86,7 @@ DOMAIN = Domain(
     build_model=build_model,
     build_task=build_task,
     run_baseline=run_baseline,
+    cross_validation=True,
     baseline_name="logreg",
     description="image classification, one image row (column, pixel) per time step",
     # compare adds --cell/--hidden/--seed and its own --epochs/--max-minutes budget to these

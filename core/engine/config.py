@@ -66,9 +66,15 @@ class RunConfig:
     max_minutes: float = 0.0
     """Wall-clock training budget; 0 = unlimited. Training ends cleanly after the step that crosses it."""
     limit_train: int = 0
-    """Use only the first N training examples (0 = all); for smoke tests and quick grids."""
+    """Train on a seeded sample of N training examples, stratified by class (0 = all); seed: --split-seed."""
     limit_eval: int = 0
-    """Use only the first N validation/test examples (0 = all)."""
+    """Evaluate on N validation/test examples (0 = all): the same N in every run (first N, or spread evenly)."""
+    split_seed: int = 0
+    """Seed of the held-out splits, CV folds and --limit-train sample, apart from --seed so runs share them."""
+    cv: int = 0
+    """K-fold cross-validation on data without an official test split; 0 = one seeded split."""
+    fold: int = -1
+    """With --cv: the fold used as test split (-1 = run every fold, then OUT/cv.json with mean and std)."""
     baseline: Optional[str] = None
     """Train the domain's classical baseline instead of the RNN (vision: logreg, nlp: tfidf)."""
     init_backbone: Optional[str] = None
@@ -100,6 +106,10 @@ class RunConfig:
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
                                   "num_workers", "max_minutes", "limit_train", "limit_eval")
+        if self.cv == 1 or self.cv < 0:
+            raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
+        if self.cv and not -1 <= self.fold < self.cv:
+            raise ConfigError(f"--fold must be in -1..{self.cv - 1}, got {self.fold}")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:

@@ -39,7 +39,9 @@ class DataBundle:
 class Domain:
     """One application of the backbone.
 
-    - ``build_data(cfg) -> DataBundle``
+    - ``build_data(cfg) -> DataBundle``; a builder that declares a ``resumed_meta`` parameter
+      gets, on ``--resume``, the meta saved with the run being continued (to check the data
+      against it)
     - ``build_model(cfg, meta) -> nn.Module`` whose forward takes a SequenceBatch's
       ``inputs, lengths`` (see the domain's Task for how it is called)
     - ``build_task(cfg, meta) -> Task``
@@ -58,6 +60,8 @@ class Domain:
     """The value of ``--baseline`` that runs ``run_baseline`` (vision: "logreg", nlp: "tfidf")."""
     extra_baselines: tuple[str, ...] = ()
     """Further ``--baseline`` values ``run_baseline`` understands (it reads ``cfg.baseline``); compare runs only the first."""
+    cross_validation: bool = False
+    """Whether ``build_data`` honours ``--cv K --fold k`` (test split from ``core.engine.splits.held_out_test``)."""
     quick_args: list[str] = field(default_factory=list)
     """Flags for the ``quick`` compare preset (embedded data, small budget)."""
     full_args: list[str] = field(default_factory=list)

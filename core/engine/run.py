@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ import torch
 from core.engine import distributed
 from core.engine.checkpoint import init_backbone_from, load_checkpoint
 from core.engine.config import RunConfig, parse_config, save_config
+from core.engine.cv import run_folds
 from core.engine.domain import DataBundle, Domain, get_domain
 from core.errors import ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
@@ -65,7 +67,7 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
     prog = f"python -m {domain.name}.train"
     cfg = parse_config(domain.config_cls, argv, prog=prog)
     last = Path(cfg.out) / "checkpoints" / "last.pt"
-    if not cfg.resume:
+    if not cfg.resume or (cfg.cv and cfg.fold < 0):  # a CV run resumes fold by fold
         return cfg, None
     if not last.is_file():
         print(f"note: --resume: no checkpoint at {last}; starting a new run", file=sys.stderr)
@@ -81,6 +83,10 @@ def environment(device: torch.device) -> dict[str, Any]:
 def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     domain = get_domain(domain) if isinstance(domain, str) else domain
     cfg, resume_state = parse_run_config(domain, argv)
+    if cfg.cv and not domain.cross_validation:
+        raise ConfigError(f"--cv: domain {domain.name!r} does not support cross-validation")
+    if cfg.cv and cfg.fold < 0:
+        return run_folds(domain, cfg, argv, train_main)
     device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
@@ -95,7 +101,7 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         save_config(cfg, out / "config.yaml")
     seed_everything(cfg.seed)
     with distributed.main_first():  # torchrun: rank 0 fills download/feature caches before the others read them
-        data = domain.build_data(cfg)
+        data = _build_data(domain, cfg, resume_state)
     # torchrun: each rank takes its slice of every global batch (same batches on every rank)
     data = dataclasses.replace(data, train=distributed.shard_loader(data.train))
     if cfg.baseline:
@@ -120,6 +126,14 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         _finish(domain, trainer, data, out, reason)
     distributed.barrier()
     return 0
+
+
+def _build_data(domain: Domain, cfg: RunConfig, resume_state: Optional[dict]) -> DataBundle:
+    """``build_data(cfg)``; on --resume a builder with a ``resumed_meta`` parameter also gets the
+    checkpoint's meta (nlp checks its vocabulary against it), so data never opens run folders."""
+    if resume_state is not None and "resumed_meta" in inspect.signature(domain.build_data).parameters:
+        return domain.build_data(cfg, resumed_meta=resume_state.get("meta") or {})
+    return domain.build_data(cfg)
 
 
 def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reason: str) -> None:
