@@ -71,6 +71,8 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     assert len(table) == 2, report  # one row per run, the failed one included
     assert "| mse |" in table[0]  # the domain's own monitored metric, read from final.json
     assert "failed" in report and "<img" in (out / "report.html").read_text()
+    assert list(json.loads((out / "throughput.json").read_text())["cells"]) == ["lstm"]  # the report read it
+    assert "Throughput against sequence length" in report
 
     again = _cli(args, plugin_env, tmp_path)  # finished runs are skipped, not retrained
     status = {r["name"]: r for r in json.loads((out / "compare.json").read_text())["runs"]}

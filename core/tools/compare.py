@@ -168,7 +168,9 @@ def _last_line(log: Path) -> str:
 
 def run_grid(cfg: CompareConfig) -> Path:
     """Train every run of the grid (unless report_only) and write the report; returns its path."""
+    from core.nn.backbone import CELLS
     from core.tools.report import write_report  # plots pull in matplotlib: load only when needed
+    from core.tools.throughput import write_throughput
 
     installed = load_domains()
     plan, runs = resolve_grid(cfg, installed)
@@ -188,6 +190,8 @@ def run_grid(cfg: CompareConfig) -> Path:
               f"({results[label]['seconds']:.0f}s) {results[label]['note']}", flush=True)
         _write_status(status_path, cfg, plan, runs, results)
     _write_status(status_path, cfg, plan, runs, results)
+    if not cfg.report_only:  # the report reads the timing, it never measures
+        write_throughput(out / "throughput.json", sorted({r.cell for r in runs if r.cell in CELLS}))
     return write_report(out, runs, results, installed)
 
 

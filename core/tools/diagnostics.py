@@ -190,6 +190,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="weight init; 'chrono' gives gated cells memories up to T steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--throughput", action="store_true",
+                   help="instead: time each cell's forward+backward against T, write OUT/throughput.json")
     return p
 
 
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, name) < 1:
                 raise ConfigError(f"--{name}: must be a positive integer, got {getattr(args, name)}")
         cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+        if args.throughput:
+            return _throughput(cells, Path(args.out), hidden=args.hidden, batch=args.batch)
         result = diagnose_cells(cells, steps=args.steps, batch=args.batch, hidden=args.hidden,
                                 layers=args.layers, init=args.init, seed=args.seed, progress=not args.no_progress)
     except RnnsuiteError as exc:
@@ -216,6 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cell:<10} {curve['norm'][0]:>10.2e} {curve['norm'][-1]:>10.2e} "
               f"{math.log10(ratio) if ratio > 0 else float('-inf'):>17.1f}")
     print(f"wrote {out / 'gradients.json'} and {out / 'gradients.png'}")
+    return 0
+
+
+def _throughput(cells: list[str], out: Path, *, hidden: int, batch: int) -> int:
+    from core.tools.throughput import write_throughput
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_throughput(out / "throughput.json", cells, hidden=hidden, batch=batch)
+    print(f"wrote {path}")
     return 0
 
 

@@ -1,15 +1,15 @@
 """Plots for the compare report: learning curves, metric per cell, gradient norm over
-time per cell per domain, and backbone throughput against sequence length."""
+time per cell per domain, and backbone throughput against sequence length (read from
+the ``throughput.json`` that compare or ``rnnsuite diagnose --throughput`` wrote)."""
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 
 def val_series(history: list[dict], metric: str) -> list[float]:
@@ -97,32 +97,21 @@ def gradient_norms(out: Path, by_domain: dict, installed: dict) -> Path:
     return _save(fig, out / "plot_gradient_norms.png")
 
 
-def throughput_vs_length(out: Path, by_domain: dict, lengths=(25, 50, 100, 200)) -> Path:
-    """Backbone fwd+bwd sequences/s per cell against T (B=32, F=32, H=64), measured now."""
-    from core.nn.backbone import CELLS, build_backbone
-
-    cells = sorted({r.cell for recs in by_domain.values() for r in recs if r.cell in CELLS})
-    fig, axes = _grid(1, "Backbone training throughput vs sequence length (B=32, F=32, H=64)")
-    for cell in cells:
-        rates = [_sequences_per_second(build_backbone(cell, 32, 64), steps) for steps in lengths]
-        axes[0].plot(lengths, rates, marker="o", label=cell)
+def throughput_vs_length(out: Path, by_domain: dict) -> Path:
+    """Backbone fwd+bwd sequences/s per cell against T, read from ``out/throughput.json``."""
+    source = out / "throughput.json"
+    if not source.is_file():
+        raise FileNotFoundError(f"no {source} (written by compare, or `rnnsuite diagnose --throughput --out {out}`)")
+    measured = json.loads(source.read_text())
+    fig, axes = _grid(1, "Backbone training throughput vs sequence length "
+                         f"(B={measured['batch']}, F={measured['features']}, H={measured['hidden']})")
+    for cell, curve in measured["cells"].items():
+        axes[0].plot(curve["lengths"], curve["sequences_per_s"], marker="o", label=cell)
     axes[0].set_xlabel("sequence length T")
     axes[0].set_ylabel("sequences / s")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)
     return _save(fig, out / "plot_throughput.png")
-
-
-def _sequences_per_second(backbone, steps: int, batch: int = 32, repeats: int = 3) -> float:
-    x = torch.randn(batch, steps, 32)  # (B, T, F)
-    lengths = torch.full((batch,), steps, dtype=torch.long)
-    timings = []
-    for _ in range(repeats + 1):  # the first call warms up allocators and kernels
-        started = time.perf_counter()
-        outputs, _, _ = backbone(x, lengths)
-        outputs.sum().backward()
-        timings.append(time.perf_counter() - started)
-    return batch / sorted(timings[1:])[len(timings[1:]) // 2]
 
 
 def make_all(out: Path, by_domain: dict, installed: dict) -> list[tuple[str, Path]]:

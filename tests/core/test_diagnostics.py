@@ -79,3 +79,16 @@ def test_cli_bad_cell_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--cells", "rnn,transformer", "--out", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "transformer" in err and "\n" not in err
+
+
+def test_throughput_is_measured_by_diagnose_and_only_read_by_the_report(tmp_path):
+    from core.tools import report_plots
+
+    assert main(["--throughput", "--cells", "gru,mingru", "--hidden", "8", "--batch", "4",
+                 "--out", str(tmp_path)]) == 0
+    measured = json.loads((tmp_path / "throughput.json").read_text())
+    assert set(measured["cells"]) == {"gru", "mingru"} and measured["hidden"] == 8
+    assert all(rate > 0 for curve in measured["cells"].values() for rate in curve["sequences_per_s"])
+    assert report_plots.throughput_vs_length(tmp_path, {}).is_file()
+    with pytest.raises(FileNotFoundError, match="throughput.json"):
+        report_plots.throughput_vs_length(tmp_path / "empty", {})
