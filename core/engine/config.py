@@ -7,9 +7,7 @@ dataclass written out in full; loading it back gives the same config.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import re
 import sys
 import types
@@ -20,6 +18,7 @@ from typing import Any, Literal, Optional, Sequence, TypeVar
 
 import yaml
 
+from core.engine.flags import parse_flags
 from core.errors import ConfigError
 
 C = TypeVar("C", bound="RunConfig")
@@ -35,6 +34,8 @@ class RunConfig:
     """Dataset name (resolved under $RNNSUITE_DATA) or a path; each domain sets its default."""
     cell: str = "lstm"
     """Backbone cell, one of core.CELLS."""
+    cell_opt: list[str] = dataclasses.field(default_factory=list)
+    """Cell option key=value, repeatable (--cell-opt init=chrono --cell-opt horizon=100); see `rnnsuite cells`."""
     hidden: int = 128
     layers: int = 1
     bidirectional: bool = False
@@ -100,9 +101,15 @@ class RunConfig:
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ConfigError(f"--{_flag(name)} must be between 0 and 1, got {getattr(self, name)}")
 
+    @property
+    def cell_options(self) -> dict[str, Any]:
+        """``--cell-opt`` as keyword options of the cell: numbers become int or float."""
+        return dict(_cell_option(item) for item in self.cell_opt)
+
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field. Domains extend it (call super first)."""
         _check_cell(self.cell)
+        _check_cell_options(self.cell, self.cell_options)
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
                                   "num_workers", "max_minutes", "limit_train", "limit_eval")
@@ -139,6 +146,28 @@ def _check_cell(cell: str) -> None:
         return  # backbone not available yet: the model builder reports it
     if cell not in cells:
         raise ConfigError(f"--cell: unknown cell {cell!r} (choose from {', '.join(cells)})")
+
+
+def _cell_option(item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip() or not text.strip():
+        raise ConfigError(f"--cell-opt: expected key=value, got {item!r}")
+    for kind in (int, float):
+        try:
+            return key.strip(), kind(text)
+        except ValueError:
+            pass
+    return key.strip(), text.strip()
+
+
+def _check_cell_options(cell: str, options: dict[str, Any]) -> None:
+    from core.nn.cells import CELL_REGISTRY
+
+    declared = CELL_REGISTRY[cell].options if cell in CELL_REGISTRY else ()
+    for key in options:
+        if key not in declared:
+            raise ConfigError(f"--cell-opt: {key!r} is not an option of cell {cell!r} "
+                              f"(options: {', '.join(declared) or 'none'}; see `rnnsuite cells`)")
 
 
 def looks_like_path(value: str) -> bool:
@@ -183,6 +212,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             except ConfigError:
                 continue
         raise ConfigError(f"{where}: {value!r} does not match {hint}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(args[0] if args else Any, item, where) for item in value]
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
@@ -242,57 +275,12 @@ def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Op
         >>> parse_config(RunConfig, ["--hidden", "32", "--no-bidirectional"]).hidden
         32
     """
-    import tyro
-
     argv = list(sys.argv[1:] if argv is None else argv)
     path = _config_arg(argv)
     default = config_from_dict(cls, dict(base or {}), source="resumed checkpoint config")
     if path and path != "None":
         overrides = config_from_dict(cls, read_yaml(path), source=str(path))  # type-checks the file
         default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in read_yaml(path)})
-    stderr = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(stderr):  # tyro draws a box; a bad flag gets one line instead
-            cfg = tyro.cli(cls, args=argv, default=default, prog=prog, description=cls.__doc__)
-    except SystemExit as exc:
-        if exc.code not in (0, None):
-            raise ConfigError(one_line_parse_error(stderr.getvalue())) from None
-        sys.stderr.write(stderr.getvalue())
-        raise
-    sys.stderr.write(stderr.getvalue())  # tyro's warnings, if any, still reach the user
+    cfg = parse_flags(cls, argv, prog=prog, default=default)  # one line per rejected flag, exit 2
     cfg.validate()
     return cfg
-
-
-def one_line_parse_error(boxed: str) -> str:
-    r"""tyro's boxed parse error -> its message on one line, plus the flag tyro suggests.
-
-    Example:
-        >>> one_line_parse_error("╭─ Value error ─╮\n│ Error parsing --hidden: bad 'abc' │\n│ ─── │\n"
-        ...                      "│ Perhaps you meant: │\n│     --hidden INT │\n╰───╯")
-        "Error parsing --hidden: bad 'abc' (did you mean --hidden?)"
-    """
-    boxed = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", boxed)  # colour codes, when stdout is a terminal
-    sections, current = [], []
-    for raw in boxed.splitlines():  # rich draws with box characters, or ASCII on a non-UTF-8 stream
-        line = raw.strip()
-        if line[:1] in ("╭", "╰", "+"):
-            line = ""  # top/bottom border: only the title, which the message repeats
-        line = line.strip("│|").strip()
-        if not line or set(line) <= set("─-━="):
-            if current:
-                sections.append(current)
-            current = []
-        else:
-            current.append(line)
-    if current:
-        sections.append(current)
-    if not sections:
-        return boxed.strip() or "invalid command-line arguments"
-    if len(sections) > 1 and len(sections[0]) == 1 and not set(sections[0][0]) & set(":'.\""):
-        sections = sections[1:]  # without a box (non-tty) the title stands on its own line first
-    message = " ".join(sections[0])
-    for section in sections[1:]:
-        if section[0].startswith("Perhaps you meant") and len(section) > 1:
-            message += f" (did you mean {section[1].split()[0]}?)"
-    return message

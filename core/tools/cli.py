@@ -1,6 +1,7 @@
 """The umbrella ``rnnsuite`` command (also ``python -m core.tools.cli``).
 
     rnnsuite domains                      installed domains (entry points rnnsuite.domains)
+    rnnsuite cells                        backbone cells and the options --cell-opt KEY=VALUE sets
     rnnsuite train DOMAIN [flags]         = python -m DOMAIN.train [flags]
     rnnsuite DOMAIN [flags]               the same, shorter
     rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
@@ -54,14 +55,20 @@ def list_domains() -> int:
     return 0
 
 
+def list_cells() -> int:
+    """Each cell, what it is, and the options ``--cell-opt KEY=VALUE`` accepts for it."""
+    from core.nn.cells import CELL_REGISTRY, OPTION_HELP
+
+    for name, spec in CELL_REGISTRY.items():
+        print(f"{name:10s} {spec.description}")
+        for option in spec.options:
+            print(f"{'':10s}   --cell-opt {option}=...  {OPTION_HELP.get(option, '')}")
+    return 0
+
+
 def _hook(spec: str) -> Callable[[list[str]], int]:
     module_name, _, attr = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except ModuleNotFoundError as err:
-        if err.name != module_name:
-            raise
-        raise ConfigError(f"{module_name} is not available in this checkout yet") from None
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -73,6 +80,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if command == "domains":
             return list_domains()
+        if command == "cells":
+            return list_cells()
         if command in HOOKS:
             return int(_hook(HOOKS[command])(rest) or 0)
         if command == "train":

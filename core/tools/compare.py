@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import tyro
 import yaml
 
 from core.engine.domain import Domain, load_domains
+from core.engine.flags import parse_flags
 from core.errors import ConfigError, RnnsuiteError
 
 PRESETS: dict[str, dict] = {
@@ -207,8 +207,8 @@ def _write_status(path: Path, cfg: CompareConfig, plan: dict, runs: list[RunSpec
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(CompareConfig, args=argv, prog="rnnsuite compare")
     try:
+        cfg = parse_flags(CompareConfig, sys.argv[1:] if argv is None else argv, prog="rnnsuite compare")
         report = run_grid(cfg)
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)

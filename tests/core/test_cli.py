@@ -107,9 +107,28 @@ def test_diagnose_and_compare_hooks_are_lazy(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "fake_diagnostics", fake)
     monkeypatch.setitem(cli.HOOKS, "diagnose", "fake_diagnostics:main")
     assert cli.main(["diagnose", "--cells", "lstm"]) == 7 and received == [["--cells", "lstm"]]
-    monkeypatch.setitem(cli.HOOKS, "compare", "core.not_written_yet:main")
-    assert cli.main(["compare"]) == 2
-    one_line_error(capsys, "core.not_written_yet is not available")
+
+
+def test_cells_lists_every_cell_with_the_options_cell_opt_reaches(capsys):
+    from core.nn.cells import CELL_REGISTRY
+
+    assert cli.main(["cells"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in CELL_REGISTRY)
+    assert "--cell-opt horizon=" in listing and "--cell-opt impl=" in listing
+
+
+def test_cell_opt_reaches_the_cell_and_is_checked_against_its_options(tmp_path, capsys):
+    from core.engine.config import parse_config
+    from core.nn.backbone import backbone_from_config
+
+    cfg = parse_config(ToyConfig, ["--cell", "gru", "--cell-opt", "impl=torch", "--cell-opt", "horizon=7"])
+    layer = backbone_from_config(cfg, 3).layers[0][0]
+    assert (layer.impl, layer.horizon) == ("torch", 7)
+    assert train_main(DOMAIN, ["--cell", "lstm", "--cell-opt", "mode=parallel", "--out", str(tmp_path)]) == 2
+    one_line_error(capsys, "--cell-opt: 'mode' is not an option of cell 'lstm' (options: init, horizon")
+    assert train_main(DOMAIN, ["--cell-opt", "init", "--out", str(tmp_path)]) == 2
+    one_line_error(capsys, "--cell-opt: expected key=value, got 'init'")
 
 
 @pytest.mark.slow

@@ -98,14 +98,36 @@ def test_types_are_coerced_only_where_safe():
     assert yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg)))["lr"] == 1.0
 
 
-def test_parse_errors_become_one_line_with_or_without_box_and_colour():
-    from core.engine.config import one_line_parse_error
+def test_flags_are_checked_against_the_dataclass_before_tyro_sees_them():
+    from core.engine.flags import check_flags
 
-    red, reset = "\x1b[1;31m", "\x1b[0m"
-    coloured = (f"{red}╭─ Value error ──────╮{reset}\n{red}│{reset} Error parsing --hidden: 'abc' {red}│{reset}\n"
-                f"{red}│{reset} ──────────── {red}│{reset}\n{red}│{reset} For full helptext, run x --help {red}│{reset}\n"
-                f"{red}╰────────────────────╯{reset}\n")
-    assert one_line_parse_error(coloured) == "Error parsing --hidden: 'abc'"
-    plain = " Unrecognized options \n ------ \n  Unrecognized options: --hiden  \n  ------\n  Perhaps you meant:\n" \
-            "      --hidden INT\n  ------\n  For full helptext, run x --help\n"
-    assert one_line_parse_error(plain) == "Unrecognized options: --hiden (did you mean --hidden?)"
+    assert check_flags(RunConfig, ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]) == \
+        ["--lr", "-1e-3", "--baseline", "None", "--seed", "3"]
+    for argv, message in ((["--schedule", "linear"], "--schedule: 'linear' is not one of cosine, onecycle, constant"),
+                          (["--epochs", "1.5"], "--epochs: expected an integer, got '1.5'"),
+                          (["--resume", "yes"], "--resume takes no value (use --resume or --no-resume)"),
+                          (["stray"], "unexpected argument 'stray'"),
+                          (["--seed", "1", "2"], "--seed needs one value, got 2: 1 2")):
+        with pytest.raises(ConfigError) as caught:
+            check_flags(RunConfig, argv)
+        assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_repeated_list_flag_gathers_its_values():
+    from core.engine.flags import check_flags
+
+    argv = ["--cell-opt", "init=chrono", "--hidden", "8", "--cell-opt", "horizon=50"]
+    assert check_flags(RunConfig, argv) == ["--cell-opt", "init=chrono", "horizon=50", "--hidden", "8"]
+    cfg = parse_config(RunConfig, ["--cell", "gru", *argv])
+    assert cfg.cell_opt == ["init=chrono", "horizon=50"] and cfg.cell_options == {"init": "chrono", "horizon": 50}
+
+
+def test_compare_rejects_flags_in_one_line(capsys):
+    from core.tools.compare import main
+
+    assert main(["--cels", "lstm"]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown flag --cels (did you mean --cells?)"
+    assert main(["--hidden", "big"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --hidden: expected an integer, got 'big'"
+
+

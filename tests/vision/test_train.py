@@ -125,10 +125,11 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys, flag, value, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--mode", "diagonal"], "invalid choice 'diagonal' for argument '--mode'"),  # a Literal flag
-    (["--hidden", "abc"], "Error parsing --hidden: invalid literal for int()"),
-    (["--hiden", "3"], "Unrecognized options: --hiden, 3 (did you mean --hidden?)"),
-    (["--cell"], "Missing value for argument '--cell'"),
+    (["--mode", "diagonal"], "--mode: 'diagonal' is not one of rows, columns, pixels, permuted-pixels"),
+    (["--hidden", "abc"], "--hidden: expected an integer, got 'abc'"),
+    (["--hiden", "3"], "unknown flag --hiden (did you mean --hidden?)"),
+    (["--cell"], "--cell needs one value, got 0"),
+    (["--augment=yes"], "--augment takes no value (use --augment or --no-augment)"),
 ])
 def test_flags_the_parser_rejects_are_one_line_errors(tmp_path, capsys, args, message):
     code = train_main(DOMAIN, [*args, "--out", str(tmp_path)])

@@ -21,7 +21,7 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from torch import nn
@@ -38,10 +38,18 @@ class CellSpec:
     state_parts: int = 1
     """1 for a single hidden-state tensor, 2 for LSTM's (h, c)."""
     description: str = ""
-    defaults: dict = field(default_factory=dict)
 
 
 CELL_REGISTRY: dict[str, CellSpec] = {}
+
+OPTION_HELP = {  # what `--cell-opt KEY=VALUE` takes, for `rnnsuite cells`
+    "init": "weight init: auto | orthogonal | identity | torch | chrono",
+    "horizon": "int; chrono init: memory span of the gates; IndRNN: T of the bound |u| <= max_gradient^(1/T)",
+    "impl": "auto | torch | handfused (gru only; auto = handfused on CUDA)",
+    "mode": "auto | sequential | parallel (how the recurrence is evaluated)",
+    "nonlinearity": "tanh | relu",
+    "max_gradient": "float > 1; IndRNN: gradient growth allowed over horizon steps",
+}
 
 
 def register_cell(spec: CellSpec) -> CellSpec:
@@ -52,10 +60,7 @@ def register_cell(spec: CellSpec) -> CellSpec:
 
 
 # Importing a family registers its cells; order fixes the order of core.CELLS.
+# isort: off
 from core.nn.cells import fused  # noqa: E402,F401
-for _family in ("elman_ref", "indrnn", "minrnn"):
-    try:
-        __import__(f"core.nn.cells.{_family}")
-    except ModuleNotFoundError as exc:  # family not written yet
-        if exc.name != f"core.nn.cells.{_family}":
-            raise
+from core.nn.cells import elman_ref, indrnn, minrnn  # noqa: E402,F401
+# isort: on
