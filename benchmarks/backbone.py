@@ -169,7 +169,7 @@ def run_shape(name: str, shape: dict, cells: list[str], rounds: int) -> dict:
 
 
 def check_targets(results: dict) -> dict[str, dict]:
-    """The issue's targets, each with the measured median ratio and pass/fail."""
+    """The speed targets this benchmark is held to, each with the measured median ratio and pass/fail."""
     targets = {}
     for shape in ("row_mnist", "pixel_mnist"):
         for cell in RAW:

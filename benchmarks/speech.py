@@ -1,5 +1,5 @@
-"""Speech benchmark on the real data in $RNNSUITE_DATA: CTC word/char error rates against the
-issue's targets, greedy and beam decoding, training minutes, real-time factor, and the
+"""Speech benchmark on the real data in $RNNSUITE_DATA: CTC word/char error rates against each
+run's targets (upper bounds, below), greedy and beam decoding, training minutes, real-time factor, and the
 lstm / gru / mingru backbones side by side on fsdd-strings under one budget.
 
     flock /tmp/rnnsuite-heavy.lock python -m benchmarks.speech [--only strings,fsdd,yesno]

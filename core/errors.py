@@ -1,4 +1,7 @@
-"""One exception type for bad input: the CLI prints its message on one line and exits 2."""
+"""Bad-input exceptions shared by every layer: ``RnnsuiteError`` and its three kinds.
+
+Every CLI catches ``RnnsuiteError``, prints its message on one line and exits 2.
+"""
 
 
 class RnnsuiteError(Exception):
@@ -6,12 +9,12 @@ class RnnsuiteError(Exception):
 
 
 class ConfigError(RnnsuiteError, ValueError):
-    pass
+    """A flag, config-file field or option with a bad value."""
 
 
 class DataError(RnnsuiteError, ValueError):
-    pass
+    """A dataset, file or split that cannot be read or used."""
 
 
 class CheckpointError(RnnsuiteError, ValueError):
-    pass
+    """A checkpoint that is missing, corrupt or from another domain or model."""

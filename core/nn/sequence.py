@@ -16,8 +16,8 @@ class SequenceBatch:
     """A padded batch: ``inputs`` (B, T, F) or token ids (B, T), ``lengths`` (B,).
 
     ``targets`` is (B,) for classification or (B, S) padded labels with
-    ``target_lengths`` (B,) for sequence targets (CTC). ``extra`` holds any
-    domain-specific tensors (e.g. utterance ids are kept outside the batch).
+    ``target_lengths`` (B,) for sequence targets (CTC). Those four fields are all a batch
+    holds; anything else about an item (its text, utterance id) stays with the dataset.
 
     Example:
         >>> b = SequenceBatch(torch.zeros(2, 5, 3), torch.tensor([5, 2]), torch.tensor([0, 1]))
