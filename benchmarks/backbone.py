@@ -22,8 +22,8 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm import tqdm
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from tqdm import tqdm
 
 from core import CELLS, build_backbone
 

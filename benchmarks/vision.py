@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.engine.classification import build_task
 from core.engine.run import train_main
 from core.engine.trainer import Trainer
 from vision.data import build_data
 from vision.model import build_model
-from core.engine.classification import build_task
 from vision.train import DOMAIN, VisionConfig
 
 RESULTS = Path(__file__).parent / "results" / "vision.json"

@@ -59,10 +59,10 @@ def check_padding_invariance(fn: SplitFn, sequences: list[Tensor], *, atol: floa
         n = int(lengths[b])
         for got, want in zip(batch_steps, alone_steps):
             torch.testing.assert_close(got[b, :n], want[0, :n], atol=atol, rtol=1e-4,
-                                       msg=lambda m: f"sequence {b} per-step output differs when padded: {m}")
+                                       msg=lambda m, b=b: f"sequence {b} per-step output differs when padded: {m}")
         for got, want in zip(batch_seq, alone_seq):
             torch.testing.assert_close(got[b], want[0], atol=atol, rtol=1e-4,
-                                       msg=lambda m: f"sequence {b} summary differs when padded: {m}")
+                                       msg=lambda m, b=b: f"sequence {b} summary differs when padded: {m}")
 
 
 def check_padded_outputs_zero(fn: SplitFn, sequences: list[Tensor]) -> None:

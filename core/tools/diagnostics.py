@@ -30,10 +30,10 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
+from core.errors import ConfigError, RnnsuiteError
 from core.nn.backbone import CELLS, Backbone, build_backbone
 from core.nn.cells import CELL_REGISTRY
 from core.nn.cells.common import INIT_SCHEMES
-from core.errors import ConfigError, RnnsuiteError
 from core.nn.sequence import SequenceBatch, gather_last, lengths_to_mask, reverse_within_lengths
 
 LossFn = Callable[[nn.Module, SequenceBatch], "Tensor | tuple[Tensor, int]"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from core.engine.classification import (ClassificationTask, SequenceClassifier, classification_metrics)
+from core.engine.classification import ClassificationTask, SequenceClassifier, classification_metrics
 from core.nn.backbone import build_backbone
 from core.nn.sequence import SequenceBatch
 

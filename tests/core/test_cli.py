@@ -9,11 +9,11 @@ import types
 
 import pytest
 import torch
+from core_toy_domain import DOMAIN, META, ToyConfig, build_model, checkpoint_of
 
 import core.tools.cli as cli
 from core.engine.checkpoint import save_checkpoint
 from core.engine.run import train_main
-from core_toy_domain import DOMAIN, META, ToyConfig, build_model, checkpoint_of
 
 QUIET = ["--no-progress", "--n-train", "64", "--epochs", "1"]
 

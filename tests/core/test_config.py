@@ -5,11 +5,11 @@ import dataclasses
 
 import pytest
 import yaml
+from core_toy_domain import ToyConfig
 
 import core
 from core.engine.config import RunConfig, config_from_dict, load_config, parse_config, save_config
 from core.errors import ConfigError
-from core_toy_domain import ToyConfig
 
 
 def test_flat_kebab_case_flags():

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from core import build_backbone
-from core.tools.diagnostics import AddingModel, adding_loss, adding_problem, hidden_gradient_norms, main
 from core.errors import ConfigError
 from core.nn.sequence import SequenceBatch, gather_last
+from core.tools.diagnostics import AddingModel, adding_loss, adding_problem, hidden_gradient_norms, main
 
 
 def _last_step_loss(model, batch):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from core_toy_domain import DOMAIN
 
 from core.engine.checkpoint import load_checkpoint
 from core.engine.run import train_main
-from core_toy_domain import DOMAIN
 
 RUN = ["--no-progress", "--n-train", "192", "--epochs", "2"]  # 6 batches per epoch
 TOY_SCRIPT = Path(__file__).with_name("core_toy_domain.py")

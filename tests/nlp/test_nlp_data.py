@@ -39,7 +39,7 @@ def test_loader_batches_are_bucketed_and_lengths_match_tokens():
 
 
 def _write_csv(path, rows, sep=","):
-    path.write_text("id" + sep + "review" + sep + "stars\n" + "".join(f"{i}{sep}{t}{sep}{l}\n" for i, (t, l) in enumerate(rows)))
+    path.write_text("id" + sep + "review" + sep + "stars\n" + "".join(f"{i}{sep}{t}{sep}{y}\n" for i, (t, y) in enumerate(rows)))
 
 
 def test_csv_with_three_string_classes_and_train_only_vocabulary(tmp_path):

@@ -14,7 +14,8 @@ from PIL import Image
 
 from core.engine.run import train_main
 from vision.data import build_data
-from vision.predict import Predictor, main as predict_main
+from vision.predict import Predictor
+from vision.predict import main as predict_main
 from vision.train import DOMAIN, VisionConfig
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "final.json", "checkpoints/best.pt", "checkpoints/last.pt",
