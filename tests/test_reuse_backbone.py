@@ -1,6 +1,6 @@
 """Reusing the backbone for a fourth kind of sequence, as README's "Reuse" section shows:
-a user's own time-series domain (tests/fourth_domain/series_domain.py), trained by the one
-Trainer, then plugged into the umbrella CLI and ``compare`` through an entry point."""
+the template domain examples/timeseries (a user's own time-series regression), trained by the
+one Trainer, then plugged into the umbrella CLI and ``compare`` through its entry point."""
 from __future__ import annotations
 
 import json
@@ -14,10 +14,10 @@ import pytest
 
 from core.engine.trainer import Trainer
 
-sys.path.insert(0, str(Path(__file__).parent / "fourth_domain"))
-import series_domain  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "timeseries"
+sys.path.insert(0, str(EXAMPLE))
+import series_domain  # noqa: E402
 
 
 def test_users_model_trains_with_the_shared_trainer(tmp_path):
@@ -36,14 +36,19 @@ def test_users_model_trains_with_the_shared_trainer(tmp_path):
 
 @pytest.fixture()
 def plugin_env(tmp_path) -> dict:
-    """A site folder holding the user's package and its entry point, as pip would install it."""
+    """A site folder holding the example's module and the entry points its pyproject.toml
+    declares, as ``pip install examples/timeseries`` would install them."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
+    declared = project["entry-points"]["rnnsuite.domains"]
     site = tmp_path / "site"
     site.mkdir()
-    shutil.copy(Path(series_domain.__file__), site / "series_domain.py")
+    shutil.copy(EXAMPLE / "series_domain.py", site / "series_domain.py")
     info = site / "series_domain-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: series-domain\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[rnnsuite.domains]\nseries = series_domain:DOMAIN\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in declared.items())
+    (info / "entry_points.txt").write_text("[rnnsuite.domains]\n" + lines)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
     return env
 

@@ -33,8 +33,13 @@ def _flag(name: str) -> str:
 
 
 def _is_flag(token: str) -> bool:
-    """argparse's rule: a token starting with '-' is a flag unless it is a number or holds a space."""
-    if not token.startswith("-") or token == "-" or " " in token:
+    """argparse's rule: a token starting with '-' is a flag (``--flag=value`` always), unless it is a
+    number or holds a space (``--extra "--epochs 1"`` passes a string that looks like flags)."""
+    if not token.startswith("-") or token == "-":
+        return False
+    if token.startswith("--") and "=" in token:
+        return True
+    if " " in token:
         return False
     try:
         float(token)
@@ -103,9 +108,11 @@ def check_flags(cls: type, argv: Sequence[str]) -> list[str]:
         if typing.get_origin(_unwrap(hint)) is list and flag in lists:
             lists[flag].extend(values)
             continue
-        entries.append((flag, values))
         if typing.get_origin(_unwrap(hint)) is list:
             lists[flag] = values
+            entries.append((flag, values))
+        else:  # as given: tyro reads --flag=value itself, whatever the value looks like
+            entries.append((token, []) if has_inline else (flag, values))
     return [token for flag, values in entries for token in (flag, *values)]
 
 

@@ -102,7 +102,8 @@ def test_flags_are_checked_against_the_dataclass_before_tyro_sees_them():
     from core.engine.flags import check_flags
 
     assert check_flags(RunConfig, ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]) == \
-        ["--lr", "-1e-3", "--baseline", "None", "--seed", "3"]
+        ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]
+    assert check_flags(RunConfig, ["--data", "--x y", "--config=--a b"]) == ["--data", "--x y", "--config=--a b"]
     for argv, message in ((["--schedule", "linear"], "--schedule: 'linear' is not one of cosine, onecycle, constant"),
                           (["--epochs", "1.5"], "--epochs: expected an integer, got '1.5'"),
                           (["--resume", "yes"], "--resume takes no value (use --resume or --no-resume)"),

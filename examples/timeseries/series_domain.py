@@ -1,8 +1,9 @@
 """A user's own fourth domain built on rnnsuite's backbone: time-series regression.
 
-Nothing here is part of rnnsuite: it is what a user writes. It reuses the backbone,
-the pooling, the bucketing sampler and the one Trainer, and plugs into the umbrella
-CLI and ``compare`` by declaring an entry point in group ``rnnsuite.domains``::
+The template for a new domain (see README.md beside it). Nothing here is part of rnnsuite:
+it is what a user writes. It reuses the backbone, the pooling, the bucketing sampler and
+the one Trainer, and plugs into the umbrella CLI and ``compare`` through the entry point
+its pyproject.toml declares in group ``rnnsuite.domains``::
 
     [project.entry-points."rnnsuite.domains"]
     series = "series_domain:DOMAIN"
