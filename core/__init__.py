@@ -1,10 +1,15 @@
 """rnnsuite core: the shared recurrent backbone, the one Trainer and their contracts."""
-from core.nn.backbone import CELLS, Backbone, backbone_from_config, build_backbone
-from core.engine.config import RunConfig
 from core.errors import CheckpointError, ConfigError, DataError, RnnsuiteError
+from core.nn.backbone import CELLS, Backbone, backbone_from_config, build_backbone
 from core.nn.pooling import Pooling
 from core.nn.sampler import BucketBatchSampler
-from core.nn.sequence import SequenceBatch, gather_last, lengths_to_mask, pad_sequences, reverse_within_lengths
+from core.nn.sequence import (
+    SequenceBatch,
+    gather_last,
+    lengths_to_mask,
+    pad_sequences,
+    reverse_within_lengths,
+)
 
 __all__ = [
     "RunConfig", "SequenceBatch", "lengths_to_mask", "reverse_within_lengths", "gather_last",
@@ -12,8 +17,10 @@ __all__ = [
     "build_backbone", "backbone_from_config", "Backbone", "CELLS", "Pooling", "BucketBatchSampler",
 ]
 
-# The engine (tqdm, tensorboard, matplotlib) loads only when asked for: `import core` stays light.
-_ENGINE = {"Trainer": "core.engine.trainer", "train_main": "core.engine.run", "load_for_inference": "core.engine.checkpoint"}
+# The engine (tqdm, tensorboard, matplotlib) loads only when asked for: `import core` (and so
+# `import core.nn`) stays light and never pulls in a layer above the network library.
+_ENGINE = {"RunConfig": "core.engine.config", "Trainer": "core.engine.trainer", "train_main": "core.engine.run",
+           "load_for_inference": "core.engine.checkpoint"}
 
 
 def __getattr__(name: str):
