@@ -129,6 +129,6 @@ def test_imdb_download_then_load(server, tmp_path, monkeypatch):
         build_data(NlpConfig(data="imdb", progress=False))
     bundle = build_data(NlpConfig(data="imdb", download=True, max_tokens=50, progress=False))
     assert (tmp_path / "cache" / "nlp" / "aclImdb" / "train" / "pos").is_dir()
-    assert bundle.meta["sizes"] == {"train": 22, "val": 2, "test": 8}
+    assert bundle.meta["sizes"] == {"train": 21, "val": 3, "test": 8}  # val: 10 % of 24 training texts, rounded up
     assert "<br" not in " ".join(bundle.meta["vocab"]["itos"]) and "br" not in bundle.meta["vocab"]["itos"]
     assert max(bundle.train.dataset.lengths) == 50  # cut to --max-tokens
