@@ -96,7 +96,7 @@ def check_flags(cls: type, argv: Sequence[str]) -> list[str]:
             raise ConfigError(f"unexpected argument {token!r} (flags start with --; see --help)")
         flag, has_inline, inline = token.partition("=")
         if flag not in accepted:
-            near = difflib.get_close_matches(flag, list(accepted), n=1)
+            near = difflib.get_close_matches(flag, list(accepted), n=1, cutoff=0.75)
             raise ConfigError(f"unknown flag {flag}" + (f" (did you mean {near[0]}?)" if near else ""))
         values = [inline] if has_inline else []
         i += 1
