@@ -71,7 +71,8 @@ def load_checked(checkpoint: str) -> tuple[torch.nn.Module, dict, Vocab]:
 
     state = load_checkpoint(checkpoint, domain=DOMAIN.name)
     vocab = Vocab.from_meta(state["meta"].get("vocab") or {})
-    rows = state["model"].get("embedding.weight")
+    weights = state["model"]
+    rows = weights.get("front.embedding.weight", weights.get("embedding.weight"))  # the latter: older runs
     if rows is None or rows.shape[0] != len(vocab):
         found = "no embedding" if rows is None else f"an embedding of {rows.shape[0]} rows"
         raise CheckpointError(f"{checkpoint}: vocabulary has {len(vocab)} tokens but the model has {found}")
