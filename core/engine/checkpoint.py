@@ -67,7 +67,13 @@ def load_checkpoint(path: Union[str, Path], *, domain: Optional[str] = None,
 
 
 def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str = "checkpoint") -> None:
-    """``model.load_state_dict`` that reports missing, unexpected and mis-shaped tensors in one line."""
+    """``model.load_state_dict`` that reports missing, unexpected and mis-shaped tensors in one line.
+
+    A model whose parameter names changed may offer ``upgrade_state_dict(weights) -> weights``
+    to rename an older checkpoint's tensors first.
+    """
+    upgrade = getattr(model, "upgrade_state_dict", None)
+    weights = upgrade(weights) if callable(upgrade) else weights
     own = model.state_dict()
     missing = [k for k in own if k not in weights]
     unexpected = [k for k in weights if k not in own]

@@ -53,7 +53,11 @@ class SequenceClassifier(nn.Module):
         self.backbone = backbone
         self.head = ClassificationHead(input_size=backbone.output_size, num_classes=num_classes, pooling=pooling,
                                        num_directions=backbone.num_directions, dropout=dropout)
-        self._register_load_state_dict_pre_hook(_rename_legacy_keys)
+
+    @staticmethod
+    def upgrade_state_dict(weights: dict) -> dict:
+        """Weights saved before the head was shared, under today's names (checkpoint loading calls it)."""
+        return {_current_name(key): value for key, value in weights.items()}
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         x = inputs if self.front is None else self.front(inputs)  # (B, T, F)
@@ -67,13 +71,11 @@ _LEGACY_PREFIXES = (("embedding.", "front.embedding."), ("pooling.", "head.pooli
                     ("head.bias", "head.linear.bias"))
 
 
-def _rename_legacy_keys(state_dict, prefix, *_) -> None:
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        local = key[len(prefix):]
-        for old, new in _LEGACY_PREFIXES:
-            if local.startswith(old):
-                state_dict[prefix + new + local[len(old):]] = state_dict.pop(key)
-                break
+def _current_name(key: str) -> str:
+    for old, new in _LEGACY_PREFIXES:
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
 
 
 def classification_metrics(predicted, expected, num_classes: int) -> dict:

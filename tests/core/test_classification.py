@@ -22,19 +22,23 @@ def test_padding_never_changes_the_logits():
     torch.testing.assert_close(model(x[1:, :3], lengths[1:]), model(x, lengths)[1:])
 
 
-def test_checkpoints_of_the_former_per_domain_models_still_load():
-    model = _model("attention")
-    legacy = {}
-    for key, value in model.state_dict().items():  # vision named the linear layer head, nlp classifier
-        old = key.replace("head.pooling.", "pooling.").replace("head.linear.", "head.")
-        legacy[old] = value.clone() + 1.0
-    fresh = _model("attention")
-    fresh.load_state_dict(legacy)
-    assert torch.equal(fresh.head.linear.weight, model.head.linear.weight + 1.0)
-    assert torch.equal(fresh.head.pooling.score[0].weight, model.head.pooling.score[0].weight + 1.0)
+def test_checkpoints_of_the_former_per_domain_models_still_load(tmp_path):
+    from core.engine.checkpoint import load_for_inference, save_checkpoint
+    from vision.train import DOMAIN, VisionConfig
+
+    meta = {"input_size": 3, "num_classes": 4, "classes": list("abcd")}
+    model = DOMAIN.build_model(VisionConfig(hidden=8, pooling="attention"), meta)
+    # vision named the linear layer `head` and kept `pooling` beside it; nlp called it `classifier`
+    legacy = {key.replace("head.pooling.", "pooling.").replace("head.linear.", "head."): value + 1.0
+              for key, value in model.state_dict().items()}
+    save_checkpoint(tmp_path / "old.pt", {"domain": "vision", "config": {"hidden": 8, "pooling": "attention"},
+                                          "meta": meta, "model": legacy, "optimizer": {}, "scheduler": {},
+                                          "epoch": 1, "step": 1, "rng": {}, "history": [], "best": {}})
+    loaded, _, _ = load_for_inference(tmp_path / "old.pt", DOMAIN)
+    assert torch.equal(loaded.head.linear.weight, model.head.linear.weight + 1.0)
+    assert torch.equal(loaded.head.pooling.score[0].weight, model.head.pooling.score[0].weight + 1.0)
     nlp_style = {k.replace("head.", "classifier.", 1) if k.startswith("head.") else k: v for k, v in legacy.items()}
-    fresh.load_state_dict(nlp_style)
-    assert torch.equal(fresh.head.linear.bias, model.head.linear.bias + 1.0)
+    assert set(SequenceClassifier.upgrade_state_dict(nlp_style)) == set(model.state_dict())
 
 
 def test_metrics_of_predictions_equal_the_task_metrics_of_the_same_predictions():
