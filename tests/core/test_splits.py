@@ -61,3 +61,12 @@ def test_cv_is_refused_by_a_domain_that_does_not_support_it(tmp_path, capsys):
 
     assert train_main(DOMAIN, ["--cv", "3", "--out", str(tmp_path / "s")]) == 2
     assert capsys.readouterr().err.strip() == "error: --cv: domain 'speech' does not support cross-validation"
+
+
+def test_speech_data_seed_is_an_alias_of_split_seed():
+    from core.engine.config import parse_config
+    from speech.train import SpeechConfig
+
+    cfg = parse_config(SpeechConfig, ["--data-seed", "3"])
+    assert (cfg.split_seed, cfg.data_seed) == (3, None)  # config.yaml then records only split_seed
+    assert parse_config(SpeechConfig, ["--split-seed", "4"]).split_seed == 4
