@@ -63,6 +63,8 @@ class RunConfig:
     out: str = "runs/latest"
     resume: bool = False
     """Continue from OUT/checkpoints/last.pt."""
+    overwrite: bool = False
+    """Start a new run in an OUT that holds one; the earlier run is moved to OUT/previous/<time>/."""
     max_minutes: float = 0.0
     """Wall-clock training budget; 0 = unlimited. Training ends cleanly after the step that crosses it."""
     limit_train: int = 0
@@ -100,6 +102,8 @@ class RunConfig:
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
                                   "num_workers", "max_minutes", "limit_train", "limit_eval")
+        if self.resume and self.overwrite:
+            raise ConfigError("--resume continues the run in --out, --overwrite starts a new one: pick one")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:
