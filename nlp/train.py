@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-from core.engine.config import RunConfig, parse_config
+from core.engine.config import MAX_HIDDEN, RunConfig, parse_config
 from core.engine.domain import Domain
 from core.errors import ConfigError, RnnsuiteError
 from core.engine.run import train_main
@@ -77,6 +77,9 @@ class NlpConfig(RunConfig):
     def validate(self) -> None:
         super().validate()
         self.require_positive("min_freq", "embed_dim")
+        self.require_at_most(MAX_HIDDEN, "embed_dim")
+        if self.text_column == self.label_column:
+            raise ConfigError(f"--text-column and --label-column must differ, both are {self.text_column!r}")
         self.require_non_negative("max_vocab", "max_tokens")
         if 0 < self.max_vocab < 3:
             raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")

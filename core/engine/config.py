@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import math
 import re
 import sys
 import types
@@ -23,6 +24,9 @@ import yaml
 from core.errors import ConfigError
 
 C = TypeVar("C", bound="RunConfig")
+MAX_HIDDEN = 16384
+"""Widest backbone accepted (16384^2 x 4 LSTM gates is already 4 GiB of float32 per layer)."""
+MAX_LAYERS = 64
 
 
 @dataclass
@@ -90,6 +94,19 @@ class RunConfig:
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
 
+    def require_at_most(self, limit: int, *names: str) -> None:
+        """Size caps: a typo or a crafted checkpoint must not ask for petabytes."""
+        for name in names:
+            if getattr(self, name) > limit:
+                raise ConfigError(f"--{_flag(name)} must be at most {limit}, got {getattr(self, name)}")
+
+    def require_finite(self) -> None:
+        """Every float field is a real number (inf and nan are never meant)."""
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"--{_flag(item.name)} must be a finite number, got {value}")
+
     def require_fraction(self, *names: str) -> None:
         """Each of ``names`` strictly between 0 and 1 (held-out shares of a dataset)."""
         for name in names:
@@ -102,6 +119,9 @@ class RunConfig:
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
                                   "num_workers", "max_minutes", "limit_train", "limit_eval")
+        self.require_finite()
+        self.require_at_most(MAX_HIDDEN, "hidden")
+        self.require_at_most(MAX_LAYERS, "layers")
         if self.resume and self.overwrite:
             raise ConfigError("--resume continues the run in --out, --overwrite starts a new one: pick one")
         if not self.lr > 0:
