@@ -21,7 +21,7 @@ from core.engine import distributed, rundir
 from core.engine.checkpoint import init_backbone_from, load_checkpoint
 from core.engine.config import RunConfig, parse_config, save_config
 from core.engine.domain import DataBundle, Domain, get_domain
-from core.errors import ConfigError, RnnsuiteError
+from core.errors import CheckpointError, ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
 from core.engine.seeding import seed_everything
 from core.engine.trainer import NonFiniteError, Trainer
@@ -71,7 +71,10 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
         print(f"note: --resume: no checkpoint at {last}; starting a new run", file=sys.stderr)
         return cfg, None
     state = load_checkpoint(last, domain=domain.name)
-    resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False})
+    try:  # the flags passed above: what fails now comes from the checkpoint's own config
+        resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False})
+    except ConfigError as err:
+        raise CheckpointError(f"--resume {last}: {err}") from None
     rundir.check_resume_config(state["config"], resumed, source=last)
     return resumed, state
 
