@@ -5,7 +5,6 @@ truncated file and crafted contents: each ends in one line naming the file, exit
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -19,42 +18,9 @@ import nlp.predict
 import speech.transcribe
 import vision.predict
 from core.engine.run import train_main
-from nlp.train import DOMAIN as NLP
-from speech.train import DOMAIN as SPEECH
 from vision.train import DOMAIN as VISION
 
 TINY = ["--hidden", "8", "--epochs", "1", "--no-progress", "--cell", "gru"]
-
-
-def tone_manifest(folder: Path) -> Path:
-    rows = []
-    for i, word in enumerate(["yes", "no"] * 4):
-        t = np.arange(2400) / 8000
-        sf.write(folder / f"c{i}.wav", (0.3 * np.sin(2 * np.pi * (300 if word == "yes" else 600) * t)), 8000)
-        rows.append({"path": f"c{i}.wav", "transcript": word, "split": ["train", "val", "test"][min(i // 4, 2)]
-                     if i < 6 else "test"})
-    path = folder / "m.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    """One tiny finished run per domain: their best.pt files are the material to damage."""
-    root = tmp_path_factory.mktemp("ckpt")
-    os.environ.setdefault("RNNSUITE_CACHE", str(root / "cache"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        assert train_main(NLP, [*TINY, "--data", "toy", "--embed-dim", "8", "--limit-train", "200",
-                                "--limit-eval", "40", "--out", str(root / "nlp")]) == 0
-        assert train_main(VISION, [*TINY, "--data", "digits", "--limit-train", "200", "--limit-eval", "40",
-                                   "--out", str(root / "vision")]) == 0
-        assert train_main(SPEECH, [*TINY, "--data", str(tone_manifest(root)), "--conv-channels", "8",
-                                   "--n-mels", "16", "--freq-mask", "4", "--out", str(root / "speech")]) == 0
-    finally:
-        torch.set_num_threads(before)
-    return {name: root / name / "checkpoints" / "best.pt" for name in ("nlp", "vision", "speech")}
 
 
 def use_checkpoint(domain: str, checkpoint: Path, tmp_path: Path) -> int:

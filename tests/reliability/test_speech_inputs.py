@@ -47,7 +47,12 @@ def test_edited_transcripts_are_not_served_from_the_cache(tmp_path, isolated_cac
     assert train_texts(manifest) == ["uno", "dos", "tres"]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "wrong-structure", "wrong-count"])
+class Evil:
+    def __reduce__(self):
+        return (print, ("unpickled code ran",))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong-structure", "wrong-count", "malicious-pickle"])
 def test_a_cache_entry_that_fails_to_load_is_rebuilt(tmp_path, isolated_cache, capsys, damage):
     names = write_clips(tmp_path, 2)
     manifest = write_manifest(tmp_path / "m.jsonl", names, ["yes", "no"])
@@ -57,10 +62,13 @@ def test_a_cache_entry_that_fails_to_load_is_rebuilt(tmp_path, isolated_cache, c
         entry.write_bytes(b"PK\x03\x04 not a torch file")
     elif damage == "wrong-structure":
         torch.save({"features": "x", "texts": [1], "keys": [], "errors": []}, entry)
-    else:
+    elif damage == "wrong-count":
         torch.save({"features": [torch.zeros(3, 20)], "texts": ["other"], "keys": ["k"], "errors": []}, entry)
+    else:
+        torch.save({"features": Evil(), "texts": [], "keys": [], "errors": []}, entry)
     assert train_texts(manifest) == ["yes", "no"]
-    assert "rebuilding it" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "rebuilding it" in captured.err and "unpickled code ran" not in captured.out
 
 
 BAD_MANIFESTS = {
