@@ -11,6 +11,8 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -25,7 +27,7 @@ from typing import Literal, Optional
 import tyro
 import yaml
 
-from core.engine.config import MAX_HIDDEN
+from core.engine.config import MAX_HIDDEN, one_line_parse_error
 from core.engine.domain import Domain, load_domains
 from core.errors import ConfigError, RnnsuiteError
 
@@ -256,9 +258,24 @@ def _write_status(path: Path, cfg: CompareConfig, plan: dict, runs: list[RunSpec
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(CompareConfig, args=argv, prog="rnnsuite compare")
+def parse_flags(argv: list[str] | None) -> CompareConfig:
+    """tyro's parse, with a bad flag as one line (ConfigError) instead of tyro's box."""
+    stderr = io.StringIO()
     try:
+        with contextlib.redirect_stderr(stderr):
+            cfg = tyro.cli(CompareConfig, args=argv, prog="rnnsuite compare")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise ConfigError(f"compare: {one_line_parse_error(stderr.getvalue())}") from None
+        sys.stderr.write(stderr.getvalue())
+        raise
+    sys.stderr.write(stderr.getvalue())  # tyro's warnings, if any
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cfg = parse_flags(argv)
         report = run_grid(cfg)
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -12,6 +12,7 @@ BAD_GRIDS = {
     "string-not-list": ("cells: gru\nhidden: [8]\n", "'cells' must be a list"),
     "number-not-list": ("cells: [gru]\nhidden: 8\n", "'hidden' must be a list"),
     "number-cell": ("cells: [7]\nhidden: [8]\n", "'cells' must be a list"),
+    "number-cells": ("cells: 5\n", "'cells' must be a list"),
     "unknown-cell": ("cells: [gru, transformer]\nhidden: [8]\n", "unknown 'transformer'"),
     "unknown-domain": ("domains: [nlp, klingon]\ncells: [gru]\n", "unknown 'klingon'"),
     "unknown-key": ("cell: [gru]\n", "unknown field(s) ['cell']"),
@@ -39,9 +40,13 @@ def test_bad_grid_is_refused_before_any_run(tmp_path, refused, case):
     assert not (tmp_path / "a").exists() and not (tmp_path / "escaped").exists()
 
 
-def test_bad_cell_flag_is_refused_before_any_run(tmp_path, refused):
+@pytest.mark.parametrize("flags, fragment", [(["--cells", "lstm", "nosuchcell"], "unknown 'nosuchcell'"),
+                                             (["--hidden", "abc"], "--hidden"), (["--bogus"], "--bogus"),
+                                             (["--domains", "../x"], "unknown '../x'"),
+                                             (["--max-minutes", "inf"], "'max_minutes'")])
+def test_bad_flag_is_refused_before_any_run(tmp_path, refused, flags, fragment):
     out = tmp_path / "out"
-    refused(compare.main(["--cells", "lstm", "nosuchcell", "--out", str(out)]), "unknown 'nosuchcell'")
+    refused(compare.main([*flags, "--out", str(out)]), fragment)
     assert not out.exists()
 
 
