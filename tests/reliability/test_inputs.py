@@ -142,3 +142,14 @@ def test_an_image_folder_with_one_class_is_refused(tmp_path, refused):
     folder = image_folder(tmp_path / "images", classes=("only",))
     refused(train_main(VISION, ["--data", str(folder), "--out", str(tmp_path / "run")]), "one class only", "'only'")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags", [["--mode", "columns"], ["--data", "digits", "--limit-train", "150"],
+                                   ["--split-seed", "4"]])
+def test_resume_with_changed_data_shaping_flags_is_refused(runs, tmp_path, snapshot, refused, flags):
+    import shutil
+
+    run = Path(shutil.copytree(runs["vision"].parent.parent, tmp_path / "run"))
+    before = snapshot(run)
+    refused(train_main(VISION, ["--no-progress", "--out", str(run), "--resume", *flags]), "--resume", flags[-2])
+    assert snapshot(run) == before
