@@ -107,12 +107,11 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     if cfg.init_backbone and resume_state is None:
         loaded = init_backbone_from(model, cfg.init_backbone)
         print(f"init-backbone: {len(loaded)} tensors from {cfg.init_backbone}", file=sys.stderr)
-    task = domain.build_task(cfg, data.meta)
+    trainer = Trainer(model=model, task=domain.build_task(cfg, data.meta), cfg=cfg, train_loader=data.train,
+                      val_loader=data.val, device=device, out_dir=out, domain=domain.name, meta=data.meta)
+    if resume_state is not None:
+        trainer.load_state_dict(resume_state)
     with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
-        trainer = Trainer(model=model, task=task, cfg=cfg, train_loader=data.train, val_loader=data.val,
-                          device=device, out_dir=out, domain=domain.name, meta=data.meta)
-        if resume_state is not None:
-            trainer.load_state_dict(resume_state)
         with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
             reason = trainer.fit()
         return _after_fit(domain, trainer, data, out, reason)
@@ -120,7 +119,7 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
 
 @contextlib.contextmanager
 def _claim(out: Path, cfg: RunConfig, *, resumed: bool) -> Iterator[None]:
-    """Rank 0 locks ``out`` (moving an earlier run aside) and writes config.yaml; other ranks wait."""
+    """Rank 0 locks ``out`` (moving an earlier run aside) and writes config.yaml; other ranks write nothing."""
     if not distributed.is_main():
         yield
         return
