@@ -29,6 +29,7 @@ import yaml
 
 from core.engine.config import MAX_HIDDEN, one_line_parse_error
 from core.engine.domain import Domain, load_domains
+from core.engine.rundir import check_out_path
 from core.errors import ConfigError, RnnsuiteError
 
 PRESETS: dict[str, dict] = {
@@ -229,6 +230,7 @@ def run_grid(cfg: CompareConfig) -> Path:
     installed = load_domains()
     plan, runs = resolve_grid(cfg, installed)
     out = Path(cfg.out)
+    check_out_path(out)
     out.mkdir(parents=True, exist_ok=True)
     status_path = out / "compare.json"
     results = {}

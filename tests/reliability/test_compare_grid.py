@@ -60,3 +60,11 @@ def test_a_failed_run_makes_compare_exit_non_zero_with_the_report_written(tmp_pa
     runs = json.loads((out / "compare.json").read_text())["runs"]
     assert [r["status"] for r in runs] == ["failed"] and "absent.csv" in runs[0]["note"]
     assert "failed" in (out / "report.md").read_text()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, refused):
+    target = tmp_path / "results"
+    target.write_text("keep me")
+    refused(compare.main(["--cells", "gru", "--out", str(target)]), "--out", "is a file")
+    refused(compare.main(["--cells", "gru", "--out", str(target / "grid")]), "--out", "is a file")
+    assert target.read_text() == "keep me"
