@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from core.engine.domain import DataBundle, cache_root
-from core.errors import DataError
+from core.errors import CheckpointError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
@@ -159,6 +159,25 @@ def feature_settings(cfg, data: str) -> dict:
 def utterance_mean_removed(feat: Tensor) -> Tensor:
     """Per-utterance mean subtraction (CMN): a recording's gain and channel become irrelevant. (T, F)"""
     return feat - feat.float().mean(0, keepdim=True).to(feat.dtype)
+
+
+def check_pipeline_meta(meta: dict) -> None:
+    """A checkpoint's feature settings and statistics, checked before anything is built from them
+    (a crafted file must not ask for a 10^9 Hz filterbank): CheckpointError naming the field."""
+    features = meta.get("features")
+    if not isinstance(features, dict):
+        raise CheckpointError("meta 'features' must be a mapping of feature settings")
+    limits = {"sample_rate": (1000, 192_000), "n_mels": (1, 1024), "win_ms": (1.0, 1000.0), "hop_ms": (1.0, 1000.0)}
+    for key, (low, high) in limits.items():
+        value = features.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise CheckpointError(f"meta 'features.{key}' must be a number in [{low}, {high}], got {value!r}")
+    for key in ("mean", "std"):
+        stat = meta.get(key)
+        if not torch.is_tensor(stat) or tuple(stat.shape) != (int(features["n_mels"]),):
+            raise CheckpointError(f"meta {key!r} must be a tensor of {features['n_mels']} values (n_mels)")
+    if not isinstance(meta.get("vocab"), dict) or not isinstance(meta.get("train_words", []), list):
+        raise CheckpointError("meta 'vocab' must be a mapping and 'train_words' a list")
 
 
 def logmel_from(settings: dict) -> LogMel:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from core.engine.checkpoint import load_for_inference
 from core.errors import ConfigError, RnnsuiteError
 from speech.audio import load_audio
-from speech.data import logmel_from, utterance_mean_removed
+from speech.data import check_pipeline_meta, logmel_from, utterance_mean_removed
 from speech.decode import BeamDecoder, greedy_decode
 from speech.text import Vocab
 
@@ -30,6 +30,7 @@ class Transcriber:
 
     def __init__(self, *, model: nn.Module, meta: dict, beam: int = 0, lexicon: bool = False,
                  lm: str | None = None, lm_weight: float = 0.5):
+        check_pipeline_meta(meta)
         self.model, self.meta = model.eval(), meta
         self.logmel = logmel_from(meta["features"])
         self.mean, self.std = meta["mean"], meta["std"]

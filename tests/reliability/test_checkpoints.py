@@ -125,3 +125,31 @@ def test_damaged_checkpoint_in_resume_and_init_backbone(runs, tmp_path, refused,
 def test_a_good_checkpoint_still_loads_everywhere(runs, tmp_path, capsys):
     for domain in ("nlp", "vision", "speech"):
         assert use_checkpoint(domain, runs[domain], tmp_path) == 0, capsys.readouterr().err
+
+
+PIPELINE_META = {
+    "speech-rate-text": ("speech", lambda m: m["features"].update(sample_rate="abc"), "features.sample_rate"),
+    "speech-rate-huge": ("speech", lambda m: m["features"].update(sample_rate=10**9), "features.sample_rate"),
+    "speech-mean-text": ("speech", lambda m: m.update(mean="x"), "meta 'mean'"),
+    "speech-vocab-number": ("speech", lambda m: m.update(vocab=5), "bad.pt"),
+    "speech-no-features": ("speech", lambda m: m.pop("features"), "bad.pt"),
+    "vision-height-text": ("vision", lambda m: m.update(height="x"), "meta 'height'"),
+    "vision-size-huge": ("vision", lambda m: m.update(height=10**6, width=10**6), "meta 'height'"),
+    "vision-mode-unknown": ("vision", lambda m: m.update(mode="spiral"), "meta 'mode'"),
+    "vision-mean-empty": ("vision", lambda m: m.update(mean=[]), "meta 'mean'"),
+    "vision-classes-number": ("vision", lambda m: m.update(classes=3), "meta 'classes'"),
+    "vision-classes-short": ("vision", lambda m: m.update(classes=["0"]), "meta 'classes'"),
+    "vision-permutation-short": ("vision", lambda m: m.update(mode="permuted-pixels", permutation=torch.arange(3)),
+                                 "permutation"),
+    "nlp-vocab-number": ("nlp", lambda m: m.update(vocab=5), "vocab"),
+    "nlp-vocab-altered": ("nlp", lambda m: m["vocab"]["itos"].reverse(), "vocab"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PIPELINE_META))
+def test_crafted_pipeline_meta_is_one_line(runs, tmp_path, refused, case):
+    domain, craft, fragment = PIPELINE_META[case]
+    state = torch.load(runs[domain], weights_only=True)
+    craft(state["meta"])
+    torch.save(state, tmp_path / "bad.pt")
+    refused(use_checkpoint(domain, tmp_path / "bad.pt", tmp_path), fragment)
