@@ -149,8 +149,9 @@ def test_second_run_refuses_a_locked_folder_and_a_crash_releases_the_lock(tmp_pa
 
 
 def test_resume_from_weights_that_do_not_fit_changes_nothing(run_copy, snapshot, refused):
-    from core.engine.checkpoint import save_checkpoint
     from core_toy_domain import META, ToyConfig, build_model, checkpoint_of
+
+    from core.engine.checkpoint import save_checkpoint
 
     small = build_model(ToyConfig(hidden=8), META)  # its config below says 16
     save_checkpoint(run_copy / "checkpoints" / "last.pt", checkpoint_of(small, n_train=64, epochs=1))
