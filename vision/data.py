@@ -113,6 +113,8 @@ def _check_encoder_meta(meta: dict[str, Any]) -> None:
         raise CheckpointError(f"meta sizes disagree: {meta['mode']} images of {meta['height']}x{meta['width']}x"
                               f"{meta['channels']} give T={encoder.seq_len}, F={encoder.input_size}, the meta says "
                               f"T={meta.get('seq_len')}, F={meta.get('input_size')}")
+    if "classes" not in meta and "num_classes" not in meta:
+        return  # an encoder's own meta (to_meta); a checkpoint's holds the classes too
     classes = meta.get("classes")
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
             len(classes) != meta.get("num_classes", len(classes)):

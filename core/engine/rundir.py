@@ -68,12 +68,15 @@ def _lock_holder(out: Path) -> str | None:
     path = out / LOCK_NAME
     if not path.is_file():
         return None
-    with open(path, "r") as handle:  # opened for reading: probing never changes the file
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return handle.read().strip() or "unknown"
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        with open(path) as handle:  # opened for reading: probing never changes the file
+            try:  # shared: conflicts only with a run's exclusive lock, never with another probe
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "unknown"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError as err:
+        raise ConfigError(f"--out {out}: cannot read {path} ({err.strerror or err})") from None
     return None
 
 
@@ -102,10 +105,15 @@ def claim(out: Path, *, resume: bool, overwrite: bool) -> Iterator[Path | None]:
 
 
 def _acquire(out: Path) -> IO[str]:
-    handle = open(out / LOCK_NAME, "a+")  # noqa: SIM115 (held while the run lives); append: never truncates the holder's PID before we own the lock
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    # append mode: opening never truncates the holder's PID before we own the lock; held while the run lives
+    handle = open(out / LOCK_NAME, "a+")  # noqa: SIM115
+    for _ in range(10):  # a probe (check_before_run) holds a shared lock for microseconds
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            time.sleep(0.05)
+    else:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
