@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
+from core.engine import rundir
 from core.engine.config import MAX_HIDDEN, RunConfig, parse_config
 from core.engine.domain import Domain
 from core.errors import ConfigError, RnnsuiteError
@@ -133,6 +134,8 @@ def run_cv(cfg: NlpConfig, argv: Sequence[str]) -> int:
         finals.append(json.loads(final.read_text()))
     summary = {"cv": cfg.cv, "data": cfg.data, "baseline": cfg.baseline, "test": summarise_folds(finals),
                "train_seconds": sum(float(f.get("train_seconds") or 0.0) for f in finals)}
+    if not cfg.resume:  # a new CV run (its folds were --overwrite-n): keep the earlier summary too
+        rundir.move_aside(Path(cfg.out), names=("cv.json",))
     Path(cfg.out, "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
     accuracy = summary["test"]["accuracy"]
     print(f"nlp: {cfg.cv}-fold CV on {cfg.data}: accuracy {accuracy['mean']:.4f} ± {accuracy['std']:.4f} "

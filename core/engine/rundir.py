@@ -125,9 +125,9 @@ def _acquire(out: Path) -> IO[str]:
     return handle
 
 
-def move_aside(out: Path) -> Path | None:
-    """Move an earlier run's files into ``out/previous/<UTC time>/``; returns that folder or None."""
-    present = [name for name in RUN_FILES if (out / name).exists() or (out / name).is_symlink()]
+def move_aside(out: Path, names: tuple[str, ...] = RUN_FILES) -> Path | None:
+    """Move an earlier run's files (``names``) into ``out/previous/<UTC time>/``; returns that folder or None."""
+    present = [name for name in names if (out / name).exists() or (out / name).is_symlink()]
     if not present:
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

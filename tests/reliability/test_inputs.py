@@ -153,3 +153,17 @@ def test_resume_with_changed_data_shaping_flags_is_refused(runs, tmp_path, snaps
     before = snapshot(run)
     refused(train_main(VISION, ["--no-progress", "--out", str(run), "--resume", *flags]), "--resume", flags[-2])
     assert snapshot(run) == before
+
+
+def test_cross_validation_again_keeps_every_earlier_result(tmp_path, refused):
+    from nlp.train import main
+
+    out = tmp_path / "cv"
+    flags = ["--data", str(reviews_csv(tmp_path / "r.csv")), "--cv", "3", "--baseline", "tfidf", "--no-progress",
+             "--out", str(out)]
+    assert main(flags) == 0
+    first = (out / "cv.json").read_text()
+    refused(main(flags), "fold-0", "holds a run")
+    assert main([*flags, "--overwrite"]) == 0
+    assert [p.read_text() for p in out.glob("previous/*/cv.json")] == [first]
+    assert all(len(list(out.glob(f"fold-{k}/previous/*/final.json"))) == 1 for k in range(3))
