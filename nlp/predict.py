@@ -158,7 +158,7 @@ def _format(verdict: Verdict) -> str:
 
 def read_file_lines(path: str) -> list[bytes]:
     try:
-        raw = Path(path).read_bytes()
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as err:
         raise RnnsuiteError(f"--file: cannot read {path} ({err.strerror or err})") from None
     lines = [line.rstrip(b"\r") for line in raw.split(b"\n")]
@@ -169,12 +169,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlp.predict", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True, action="append",
                         help="RUN/checkpoints/best.pt; repeat it for an ensemble (averaged probabilities)")
-    parser.add_argument("--file", help="one text per line (UTF-8)")
+    parser.add_argument("--file", help="one text per line (UTF-8); - reads standard input")
     parser.add_argument("--max-chars", type=int, default=100_000, help="longer texts are cut (noted)")
     parser.add_argument("--json", action="store_true", help="one JSON object per input instead of TSV")
     parser.add_argument("texts", nargs="*", help="texts to classify")
     args = parser.parse_args(argv)
     try:
+        if args.max_chars < 1:
+            raise RnnsuiteError(f"--max-chars must be positive, got {args.max_chars}")
         inputs: list[bytes | str] = list(args.texts) + (read_file_lines(args.file) if args.file else [])
         if not inputs:
             raise RnnsuiteError("nothing to classify: give texts or --file")

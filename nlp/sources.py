@@ -109,11 +109,34 @@ def _jsonl_records(path: Path, encoding: str, errors: str) -> list[tuple[int, ob
     return records
 
 
-def _csv_records(path: Path, fmt: str, columns: dict[str, str], encoding: str, errors: str) -> list[tuple[int, object]]:
+def decode_table(path: Path, *, encoding: str, errors: str) -> str:
+    """A table file's text, decoded line by line so that a bad byte is reported with its line
+    number: ``strict`` stops there, ``replace`` counts the lines it changed (one warning)."""
     try:
-        text = decode_bytes(path.read_bytes(), encoding=encoding, errors=errors, where=str(path))
+        raw = path.read_bytes()
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    try:
+        return decode_bytes(raw, encoding=encoding, errors="strict", where=str(path))
+    except DataError:
+        pass  # find the line(s) below
+    lines, replaced = [], []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            lines.append(decode_bytes(line, encoding=encoding, errors="strict", where=f"{path}:{number}"))
+        except DataError:
+            if errors == "strict":
+                raise
+            lines.append(decode_bytes(line, encoding=encoding, errors="replace"))
+            replaced.append(number)
+    if replaced:
+        log.warning("%s: %d lines held bytes that are not valid %s; they were replaced by U+FFFD (first at line %d)",
+                    path, len(replaced), encoding, replaced[0])
+    return "\n".join(lines)
+
+
+def _csv_records(path: Path, fmt: str, columns: dict[str, str], encoding: str, errors: str) -> list[tuple[int, object]]:
+    text = decode_table(path, encoding=encoding, errors=errors)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
     header = reader.fieldnames or []
     for flag, column in columns.items():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
 from core.engine.classification import build_task
-from core.engine.config import RunConfig
+from core.engine.config import MAX_HIDDEN, RunConfig
 from core.engine.domain import Domain
 from core.engine.run import train_main
 from core.errors import ConfigError
@@ -67,6 +67,9 @@ class NlpConfig(RunConfig):
     def validate(self) -> None:
         super().validate()
         self.require_positive("min_freq", "embed_dim")
+        self.require_at_most(MAX_HIDDEN, "embed_dim")
+        if self.text_column == self.label_column:
+            raise ConfigError(f"--text-column and --label-column must differ, both are {self.text_column!r}")
         self.require_non_negative("max_vocab", "max_tokens")
         if 0 < self.max_vocab < 3:
             raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")

@@ -156,26 +156,46 @@ def librispeech(*, sample_rate: int, max_seconds: float, path: Path | None = Non
 def manifest(*, sample_rate: int, max_seconds: float, path: Path, seed: int, **_) -> Splits:
     """TSV (header) or JSONL with ``path`` and ``transcript`` (or ``text``), optional ``split``
     (train/val/test) and ``duration``; without ``split`` a seeded 80/10/10 split is made."""
-    rows = _read_table(path)
-    if not rows or "path" not in rows[0] or not ({"transcript", "text"} & set(rows[0])):
-        raise DataError(f"{path}: a manifest needs 'path' and 'transcript' fields")
+    rows = [_manifest_row(row, number, path) for number, row in enumerate(_read_table(path), start=1)]
+    if not rows:
+        raise DataError(f"{path}: the manifest lists no utterances")
     splits: Splits = {"train": [], "val": [], "test": []}
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     rank = {row_index: r for r, row_index in enumerate(order)}
-    for i, row in enumerate(rows):
-        if max_seconds and row.get("duration") and float(row["duration"]) > max_seconds:
-            print(f"speech: {row['path']}: {float(row['duration']):.1f} s is longer than "
-                  f"max_seconds={max_seconds:g}, skipped")
+    for i, (audio, text, split, duration) in enumerate(rows):
+        if max_seconds and duration is not None and duration > max_seconds:
+            print(f"speech: {audio}: {duration:.1f} s is longer than max_seconds={max_seconds:g}, skipped")
             continue
-        split = row.get("split") or ("train" if rank[i] < 0.8 * len(rows) else
-                                     "val" if rank[i] < 0.9 * len(rows) else "test")
-        if split not in splits:
-            raise DataError(f"{path}: row {i + 1}: split must be train/val/test, got {split!r}")
-        audio = Path(row["path"]) if Path(row["path"]).is_absolute() else path.parent / row["path"]
-        text = row.get("transcript", row.get("text", ""))
+        split = split or ("train" if rank[i] < 0.8 * len(rows) else "val" if rank[i] < 0.9 * len(rows) else "test")
+        audio = audio if audio.is_absolute() else path.parent / audio
         splits[split].append(file_clip(audio, text, sample_rate=sample_rate, max_seconds=max_seconds))
     return splits
+
+
+def _manifest_row(row: object, number: int, path: Path) -> tuple[Path, str, str | None, float | None]:
+    """(audio path, transcript, split or None, duration or None) of one row; DataError naming the row."""
+    where = f"{path}: row {number}"
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected an object with 'path' and 'transcript', got {type(row).__name__}")
+    text = row.get("transcript", row.get("text"))
+    if not isinstance(row.get("path"), str) or not row["path"].strip():
+        raise DataError(f"{where}: no 'path' (a manifest needs 'path' and 'transcript' fields)")
+    if not isinstance(text, str):
+        raise DataError(f"{where}: no 'transcript' (or 'text') string (a manifest needs 'path' and 'transcript')")
+    split = row.get("split") or None
+    if split is not None and split not in ("train", "val", "test"):
+        raise DataError(f"{where}: split must be train/val/test, got {split!r}")
+    duration = row.get("duration")
+    if duration in (None, ""):
+        return Path(row["path"]), text, split, None
+    try:
+        seconds = float(duration)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: duration must be a number of seconds, got {duration!r}") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise DataError(f"{where}: duration must be a finite number of seconds >= 0, got {duration!r}")
+    return Path(row["path"]), text, split, seconds
 
 
 def tts_digits(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +20,7 @@ from tqdm.auto import tqdm
 
 from core.engine.domain import DataBundle, cache_root
 from core.engine.splits import limit as seeded_sample
-from core.errors import DataError
+from core.errors import CheckpointError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
@@ -28,7 +30,7 @@ from speech.recombine import recombine
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass
@@ -44,17 +46,10 @@ def log(message: str) -> None:
 
 def featurize(clips: list[Clip], logmel: LogMel, *, name: str, progress: bool = True) -> Featurized:
     """Features of every readable clip, from the cache when this exact recipe was seen before."""
-    digest = hashlib.sha1(json.dumps([CACHE_VERSION, logmel.sample_rate, logmel.win, logmel.hop,
-                                      logmel.mel.n_mels, [c.key for c in clips]]).encode()).hexdigest()[:16]
-    path = cache_root() / "speech" / f"{name}-{digest}.pt"
-    if path.is_file():
-        try:
-            cached = torch.load(path, weights_only=True)
-            for message in cached["errors"]:
-                log(f"skipped: {message}")
-            return Featurized(cached["features"], cached["texts"], cached["keys"])
-        except Exception as exc:  # a half-written or foreign file: recompute
-            log(f"ignoring unreadable feature cache {path} ({exc.__class__.__name__})")
+    path = cache_root() / "speech" / f"{name}-{cache_key(clips, logmel)}.pt"
+    cached = _load_cache(path, len(clips))
+    if cached is not None:
+        return cached
     out, errors = Featurized([], [], []), []
     for clip in tqdm(clips, desc=f"features {name}", leave=False, disable=not progress):
         try:
@@ -67,10 +62,39 @@ def featurize(clips: list[Clip], logmel: LogMel, *, name: str, progress: bool = 
         out.texts.append(clip.text)
         out.keys.append(clip.key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"features": out.features, "texts": out.texts, "keys": out.keys, "errors": errors}, tmp)
-    tmp.replace(path)  # atomic: a crash never leaves a truncated cache behind
+    handle, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)  # own name per writer
+    with os.fdopen(handle, "wb") as stream:
+        torch.save({"features": out.features, "texts": out.texts, "keys": out.keys, "errors": errors}, stream)
+    os.replace(tmp, path)  # atomic: a crash never leaves a truncated cache behind
     return out
+
+
+def cache_key(clips: list[Clip], logmel: LogMel) -> str:
+    """Digest of everything the cached value depends on: feature settings and, per clip, its recipe
+    key (file path, size and mtime, or the synthesis recipe) and its raw transcript. The cache holds
+    raw transcripts; normalisation happens after it, so a new normaliser never meets stale text."""
+    recipe = [CACHE_VERSION, logmel.sample_rate, logmel.win, logmel.hop, logmel.mel.n_mels,
+              [[c.key, c.text] for c in clips]]
+    return hashlib.sha1(json.dumps(recipe).encode()).hexdigest()[:16]
+
+
+def _load_cache(path, clips: int) -> Featurized | None:
+    """The cached features, or None (rebuild) when absent or when the file is not what we wrote."""
+    if not path.is_file():
+        return None
+    try:
+        cached = torch.load(path, weights_only=True)
+        parts = [cached[k] for k in ("features", "texts", "keys", "errors")]
+        lengths = {len(parts[0]), len(parts[1]), len(parts[2])}
+        if len(lengths) != 1 or lengths.pop() + len(parts[3]) != clips or \
+                not all(isinstance(t, str) for t in parts[1]) or not all(torch.is_tensor(f) for f in parts[0]):
+            raise ValueError("inconsistent contents")
+    except Exception as exc:  # a half-written, foreign or tampered file: recompute
+        log(f"ignoring unreadable feature cache {path} ({exc.__class__.__name__}); rebuilding it")
+        return None
+    for message in cached["errors"]:
+        log(f"skipped: {message}")
+    return Featurized(cached["features"], cached["texts"], cached["keys"])
 
 
 class SpeechDataset(Dataset):
@@ -136,6 +160,25 @@ def feature_settings(cfg, data: str) -> dict:
 def utterance_mean_removed(feat: Tensor) -> Tensor:
     """Per-utterance mean subtraction (CMN): a recording's gain and channel become irrelevant. (T, F)"""
     return feat - feat.float().mean(0, keepdim=True).to(feat.dtype)
+
+
+def check_pipeline_meta(meta: dict) -> None:
+    """A checkpoint's feature settings and statistics, checked before anything is built from them
+    (a crafted file must not ask for a 10^9 Hz filterbank): CheckpointError naming the field."""
+    features = meta.get("features")
+    if not isinstance(features, dict):
+        raise CheckpointError("meta 'features' must be a mapping of feature settings")
+    limits = {"sample_rate": (1000, 192_000), "n_mels": (1, 1024), "win_ms": (1.0, 1000.0), "hop_ms": (1.0, 1000.0)}
+    for key, (low, high) in limits.items():
+        value = features.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise CheckpointError(f"meta 'features.{key}' must be a number in [{low}, {high}], got {value!r}")
+    for key in ("mean", "std"):
+        stat = meta.get(key)
+        if not torch.is_tensor(stat) or tuple(stat.shape) != (int(features["n_mels"]),):
+            raise CheckpointError(f"meta {key!r} must be a tensor of {features['n_mels']} values (n_mels)")
+    if not isinstance(meta.get("vocab"), dict) or not isinstance(meta.get("train_words", []), list):
+        raise CheckpointError("meta 'vocab' must be a mapping and 'train_words' a list")
 
 
 def logmel_from(settings: dict) -> LogMel:

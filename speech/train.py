@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from core.engine.config import RunConfig
+from core.engine.config import MAX_HIDDEN, RunConfig
 from core.engine.domain import Domain
 from core.errors import ConfigError
 from core.engine.run import train_main
@@ -71,6 +71,9 @@ class SpeechConfig(RunConfig):
         if self.subsample not in (1, 2, 4):
             raise ConfigError(f"--subsample must be 1, 2 or 4, got {self.subsample}")
         self.require_positive("n_mels", "num_utts", "max_frames", "conv_channels")
+        self.require_at_most(1024, "n_mels")
+        self.require_at_most(192_000, "sample_rate")
+        self.require_at_most(MAX_HIDDEN, "conv_channels")
         self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine")
         if not 0.0 <= self.time_stretch < 1.0:
             raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")

@@ -9,6 +9,7 @@ the exit status is 1 when any file failed, 2 for a bad checkpoint or flag.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -17,9 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from core.engine.checkpoint import load_for_inference
-from core.errors import RnnsuiteError
+from core.errors import ConfigError, RnnsuiteError
 from speech.audio import load_audio
-from speech.data import logmel_from, utterance_mean_removed
+from speech.data import check_pipeline_meta, logmel_from, utterance_mean_removed
 from speech.decode import BeamDecoder, greedy_decode
 from speech.text import Vocab
 
@@ -29,6 +30,7 @@ class Transcriber:
 
     def __init__(self, *, model: nn.Module, meta: dict, beam: int = 0, lexicon: bool = False,
                  lm: str | None = None, lm_weight: float = 0.5):
+        check_pipeline_meta(meta)
         self.model, self.meta = model.eval(), meta
         self.logmel = logmel_from(meta["features"])
         self.mean, self.std = meta["mean"], meta["std"]
@@ -62,9 +64,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """ConfigError naming the first flag out of range (argparse only checks the types)."""
+    if args.beam < 0:
+        raise ConfigError(f"--beam must be 0 (greedy) or a positive beam size, got {args.beam}")
+    if not math.isfinite(args.lm_weight):
+        raise ConfigError(f"--lm-weight must be a finite number, got {args.lm_weight}")
+    if args.max_seconds is not None and not 0 <= args.max_seconds < math.inf:
+        raise ConfigError(f"--max-seconds must be a finite number >= 0, got {args.max_seconds}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_args(args)
         from speech.train import DOMAIN
 
         model, _, meta = load_for_inference(args.checkpoint, DOMAIN)

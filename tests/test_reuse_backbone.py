@@ -63,14 +63,17 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     listed = _cli(["domains"], plugin_env, tmp_path)
     assert "series" in listed.stdout, listed.stderr
     out = tmp_path / "grid"
-    args = ["compare", "--domains", "series", "--cells", "lstm", "nosuchcell", "--hidden", "16",
+    refused = _cli(["compare", "--domains", "series", "--cells", "nosuchcell", "--out", str(out)], plugin_env, tmp_path)
+    assert refused.returncode == 2 and "unknown 'nosuchcell'" in refused.stderr and not out.exists()
+    args = ["compare", "--domains", "series", "--cells", "lstm", "gru", "--hidden", "16",
             "--epochs", "1", "--out", str(out), "--extra=--examples 64"]
+    (out / "series").mkdir(parents=True)
+    (out / "series" / "gru-h16").write_text("a file where the run's folder must go")
     first = _cli(args, plugin_env, tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.returncode == 1, first.stdout + first.stderr  # one run failed: the exit status says so
     status = {r["name"]: r for r in json.loads((out / "compare.json").read_text())["runs"]}
     assert status["lstm-h16"]["status"] == "ok"
-    assert status["nosuchcell-h16"]["status"] == "failed"  # reported, and the grid went on
-    assert "nosuchcell" in status["nosuchcell-h16"]["note"]
+    assert status["gru-h16"]["status"] == "failed"  # reported, and the grid went on
     report = (out / "report.md").read_text()
     table = [line for line in report.splitlines() if line.startswith("| synthetic")]
     assert len(table) == 2, report  # one row per run, the failed one included

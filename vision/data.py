@@ -10,6 +10,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,7 @@ class ImageToSequence:
     @classmethod
     def from_meta(cls, meta: dict[str, Any], *, mode: str | None = None) -> "ImageToSequence":
         """Rebuild from checkpoint meta; ``mode`` (if given) must be the one it was trained on."""
+        _check_encoder_meta(meta)
         if mode is not None and mode != meta["mode"]:
             raise CheckpointError(
                 f"mode: checkpoint was trained on {meta['mode']!r} sequences "
@@ -88,6 +90,36 @@ class ImageToSequence:
                 f"use --mode {meta['mode']} or a checkpoint trained on {mode!r}")
         return cls(mode=meta["mode"], height=meta["height"], width=meta["width"], channels=meta["channels"],
                    mean=meta["mean"], std=meta["std"], permutation=meta.get("permutation"))
+
+
+def _check_encoder_meta(meta: dict[str, Any]) -> None:
+    """A checkpoint's image pipeline, checked before anything is built or decoded from it (a
+    crafted file must not make every image 10^6 pixels wide): CheckpointError naming the field."""
+    for key, high in (("height", 1024), ("width", 1024), ("channels", 3)):
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise CheckpointError(f"meta {key!r} must be a whole number in [1, {high}], got {value!r}")
+    if meta.get("mode") not in MODES:
+        raise CheckpointError(f"meta 'mode' must be one of {', '.join(MODES)}, got {meta.get('mode')!r}")
+    for key in ("mean", "std"):
+        values = meta.get(key)
+        if not isinstance(values, list) or len(values) != meta["channels"] or \
+                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise CheckpointError(f"meta {key!r} must list {meta['channels']} finite numbers, got {values!r}")
+    if not all(s > 0 for s in meta["std"]):
+        raise CheckpointError(f"meta 'std' must be positive, got {meta['std']}")
+    encoder = ImageToSequence(mode=meta["mode"], height=meta["height"], width=meta["width"], channels=meta["channels"],
+                              mean=meta["mean"], std=meta["std"], permutation=meta.get("permutation"))
+    if (encoder.seq_len, encoder.input_size) != (meta.get("seq_len"), meta.get("input_size")):
+        raise CheckpointError(f"meta sizes disagree: {meta['mode']} images of {meta['height']}x{meta['width']}x"
+                              f"{meta['channels']} give T={encoder.seq_len}, F={encoder.input_size}, the meta says "
+                              f"T={meta.get('seq_len')}, F={meta.get('input_size')}")
+    if "classes" not in meta and "num_classes" not in meta:
+        return  # an encoder's own meta (to_meta); a checkpoint's holds the classes too
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
+            len(classes) != meta.get("num_classes", len(classes)):
+        raise CheckpointError("meta 'classes' must be a list of the num_classes class names")
 
 
 def random_shift(images: Tensor, max_shift: int) -> Tensor:

@@ -96,6 +96,7 @@ def imagefolder(folder: Path, *, size: int, channels: int = 0,
     channels 0 = automatic: 1 when every image is grey, else 3. An unreadable file is
     reported on stderr (one line naming it) and skipped.
     """
+    training = classes is None  # the folder defines the classes: it must hold two or more
     classes = classes or sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataError(f"data: image folder {folder} has no class subfolders")
@@ -110,6 +111,10 @@ def imagefolder(folder: Path, *, size: int, channels: int = 0,
             decoded.append(rgb), labels.append(label), grey.append(is_grey)
     if not decoded:
         raise DataError(f"data: no readable images under {folder}")
+    present = sorted({classes[label] for label in labels})
+    if training and len(present) < 2:
+        raise DataError(f"data: {folder} has readable images of one class only ({present[0]!r}); "
+                        "a classifier needs two or more class subfolders")
     images = torch.stack(decoded)  # (N, 3, size, size)
     channels = channels or (1 if all(grey) else 3)
     return ImageSet(to_channels(images, channels).contiguous(), torch.tensor(labels, dtype=torch.long), classes)
@@ -126,7 +131,7 @@ def decode_rgb(path: Path, height: int, width: int) -> tuple[Tensor, bool]:
             img.load()
             is_grey = img.mode in GRAY_MODES
             rgb = img.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
         reason = "empty file" if path.stat().st_size == 0 else (str(err).splitlines() or [type(err).__name__])[0]
         raise DataError(f"{path}: not a readable image ({reason})") from None
     array = np.asarray(rgb, dtype=np.uint8)  # (H, W, 3)

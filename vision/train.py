@@ -55,8 +55,8 @@ class VisionConfig(RunConfig):
         super().validate()
         if self.channels not in (0, 1, 3):
             raise ConfigError(f"--channels must be 0 (automatic), 1 or 3, got {self.channels}")
-        if self.size < 1:
-            raise ConfigError(f"--size must be positive, got {self.size}")
+        if not 1 <= self.size <= 1024:  # images are decoded to size x size in memory, all at once
+            raise ConfigError(f"--size must be between 1 and 1024, got {self.size}")
         self.require_fraction("val_fraction", "test_fraction")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")

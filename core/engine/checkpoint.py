@@ -7,6 +7,7 @@ mid-epoch checkpoint). Everything in it is weights_only-safe.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any, Optional, Union
 import torch
 from torch import nn
 
-from core.errors import CheckpointError, ConfigError
+from core.errors import CheckpointError, ConfigError, RnnsuiteError
 
 REQUIRED_KEYS = ("domain", "config", "meta", "model", "epoch", "step")
 
@@ -57,17 +58,70 @@ def load_checkpoint(path: Union[str, Path], *, domain: Optional[str] = None,
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise CheckpointError(f"cannot read checkpoint {path}: {first[:200]}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {_load_failure(err)}") from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED_KEYS):
         raise CheckpointError(f"{path} is not an rnnsuite checkpoint (missing keys)")
+    _check_types(state, path)
     if domain is not None and state["domain"] != domain:
         raise CheckpointError(f"{path} is a {state['domain']!r} checkpoint, not {domain!r}")
     return state
 
 
-def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str = "checkpoint") -> None:
-    """``model.load_state_dict`` that reports missing, unexpected and mis-shaped tensors in one line.
+def _load_failure(err: BaseException) -> str:
+    """Why torch.load failed, on one line, keeping the words that say why."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    refused = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), None)
+    if refused is not None:  # weights_only refused a pickled object: say which, and why that matters
+        return (f"the safe loader (weights_only=True) refused it: {refused} Loading it unrestricted "
+                "could run arbitrary code; only do that for a file from a trusted source")
+    if isinstance(err, (EOFError, OSError, zipfile.BadZipFile)) or "central directory" in str(err):
+        return f"truncated or not a checkpoint ({lines[0] if lines else type(err).__name__})"
+    return lines[0] if lines else type(err).__name__
+
+
+def _check_types(state: dict, path: Path) -> None:
+    """The fields every loader reads, with the types they are read as (a crafted file can hold anything)."""
+    expected = {"domain": str, "config": dict, "meta": dict, "model": dict, "epoch": int, "step": int}
+    for key, kind in expected.items():
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise CheckpointError(f"{path}: field {key!r} must be a {kind.__name__}, got {type(state[key]).__name__}")
+    bad = [k for k, v in state["model"].items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise CheckpointError(f"{path}: model weights must map names to tensors (bad entry {bad[0]!r})")
+
+
+def checked_config(domain: Any, state: dict, path: Path) -> Any:
+    """The checkpoint's config as ``domain.config_cls``, type-checked and validated by the rules the
+    CLI applies (file paths in it are not required to exist here); CheckpointError otherwise."""
+    from core.engine.config import config_from_dict
+
+    try:
+        cfg = config_from_dict(domain.config_cls, state["config"], source=f"{path} config")
+        dataclasses.replace(cfg, data="", config=None, init_backbone=None, resume=False).validate()
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    return cfg
+
+
+def check_buildable(domain: Any, cfg: Any, state: dict, path: Path) -> None:
+    """Build the model on the meta device (no memory) and compare its tensors with the weights, so
+    a config or meta that asks for another (or an absurd) size is refused before anything is built."""
+    try:
+        with torch.device("meta"):
+            skeleton = domain.build_model(cfg, state["meta"])
+    except RnnsuiteError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RuntimeError) as err:
+        reason = (str(err).splitlines() or [""])[0]
+        raise CheckpointError(f"{path}: its config/meta do not describe a {domain.name} model "
+                              f"({type(err).__name__}: {reason})") from None
+    load_model_state(skeleton, state["model"], source=str(path), check_only=True)
+
+
+def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str = "checkpoint",
+                     check_only: bool = False) -> None:
+    """``model.load_state_dict`` that reports missing, unexpected and mis-shaped tensors in one line
+    (``check_only``: the report without loading).
 
     A model whose parameter names changed may offer ``upgrade_state_dict(weights) -> weights``
     to rename an older checkpoint's tensors first.
@@ -84,7 +138,8 @@ def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str =
                ([f"shape {'; '.join(shapes[:4])}"] if shapes else [])
     if problems:
         raise CheckpointError(f"{source} does not match the model: {' | '.join(problems)}")
-    model.load_state_dict(weights)
+    if not check_only:
+        model.load_state_dict(weights)
 
 
 def load_for_inference(checkpoint_path: Union[str, Path], domain: Any, *,
@@ -96,15 +151,12 @@ def load_for_inference(checkpoint_path: Union[str, Path], domain: Any, *,
     Example:
         >>> model, cfg, meta = load_for_inference("runs/x/checkpoints/best.pt", DOMAIN)  # doctest: +SKIP
     """
-    from core.engine.config import config_from_dict
     from core.engine.domain import get_domain
 
     domain = get_domain(domain) if isinstance(domain, str) else domain
     state = load_checkpoint(checkpoint_path, domain=domain.name)
-    try:
-        cfg = config_from_dict(domain.config_cls, state["config"], source=f"{checkpoint_path} config")
-    except ConfigError as err:
-        raise CheckpointError(str(err)) from None
+    cfg = checked_config(domain, state, Path(checkpoint_path))
+    check_buildable(domain, cfg, state, Path(checkpoint_path))
     model = domain.build_model(cfg, state["meta"])
     load_model_state(model, state["model"], source=str(checkpoint_path))
     return model.to(device).eval(), cfg, state["meta"]

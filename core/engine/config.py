@@ -8,6 +8,7 @@ dataclass written out in full; loading it back gives the same config.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 import types
@@ -22,6 +23,9 @@ from core.engine.flags import parse_flags
 from core.errors import ConfigError
 
 C = TypeVar("C", bound="RunConfig")
+MAX_HIDDEN = 16384
+"""Widest backbone accepted (16384^2 x 4 LSTM gates is already 4 GiB of float32 per layer)."""
+MAX_LAYERS = 64
 
 
 @dataclass
@@ -64,6 +68,8 @@ class RunConfig:
     out: str = "runs/latest"
     resume: bool = False
     """Continue from OUT/checkpoints/last.pt."""
+    overwrite: bool = False
+    """Start a new run in an OUT that holds one; the earlier run is moved to OUT/previous/<time>/."""
     max_minutes: float = 0.0
     """Wall-clock training budget; 0 = unlimited. Training ends cleanly after the step that crosses it."""
     limit_train: int = 0
@@ -95,6 +101,19 @@ class RunConfig:
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
 
+    def require_at_most(self, limit: int, *names: str) -> None:
+        """Size caps: a typo or a crafted checkpoint must not ask for petabytes."""
+        for name in names:
+            if getattr(self, name) > limit:
+                raise ConfigError(f"--{_flag(name)} must be at most {limit}, got {getattr(self, name)}")
+
+    def require_finite(self) -> None:
+        """Every float field is a real number (inf and nan are never meant)."""
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"--{_flag(item.name)} must be a finite number, got {value}")
+
     def require_fraction(self, *names: str) -> None:
         """Each of ``names`` strictly between 0 and 1 (held-out shares of a dataset)."""
         for name in names:
@@ -117,6 +136,11 @@ class RunConfig:
             raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
         if self.cv and not -1 <= self.fold < self.cv:
             raise ConfigError(f"--fold must be in -1..{self.cv - 1}, got {self.fold}")
+        self.require_finite()
+        self.require_at_most(MAX_HIDDEN, "hidden")
+        self.require_at_most(MAX_LAYERS, "layers")
+        if self.resume and self.overwrite:
+            raise ConfigError("--resume continues the run in --out, --overwrite starts a new one: pick one")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:

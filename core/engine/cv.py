@@ -43,6 +43,10 @@ def run_folds(domain, cfg, argv: Sequence[str], train_one: Callable[[object, lis
     summary = {"cv": cfg.cv, "data": cfg.data, "split_seed": cfg.split_seed, "baseline": cfg.baseline,
                "test": summarise_folds(finals),
                "train_seconds": sum(float(f.get("train_seconds") or 0.0) for f in finals)}
+    if not cfg.resume:  # a new CV run (its folds were --overwrite-n): keep the earlier summary too
+        from core.engine import rundir
+
+        rundir.move_aside(Path(cfg.out), names=("cv.json",))
     write_json(Path(cfg.out) / "cv.json", summary)
     monitor = finals[0].get("monitor") or next(iter(summary["test"]), None)
     if monitor in summary["test"]:

@@ -1,7 +1,7 @@
 """``train_main``: the whole life of one training run, shared by every domain's train.py.
 
-flags -> config -> seed -> data -> model/task -> Trainer.fit -> test best checkpoint
--> run directory (config.yaml, metrics.jsonl, final.json, checkpoints/, tb/, curves.png,
+flags -> config -> seed -> data -> model/task (all validated; --out untouched so far) -> lock
+--out (core.engine.rundir) -> Trainer.fit -> test best checkpoint -> run directory (config.yaml, metrics.jsonl, final.json, checkpoints/, tb/, curves.png,
 confusion.json/png). Bad input (RnnsuiteError) prints one line and exits 2.
 """
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 import torch
 
-from core.engine import distributed
+from core.engine import distributed, rundir
 from core.engine.checkpoint import init_backbone_from, load_checkpoint
 from core.engine.config import RunConfig, parse_config, save_config
 from core.engine.cv import run_folds
 from core.engine.domain import DataBundle, Domain, get_domain
-from core.errors import ConfigError, RnnsuiteError
+from core.errors import CheckpointError, ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
 from core.engine.seeding import seed_everything
 from core.engine.trainer import NonFiniteError, Trainer
@@ -73,7 +73,12 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
         print(f"note: --resume: no checkpoint at {last}; starting a new run", file=sys.stderr)
         return cfg, None
     state = load_checkpoint(last, domain=domain.name)
-    return parse_config(domain.config_cls, argv, prog=prog, base=state["config"]), state
+    try:  # the flags passed above: what fails now comes from the checkpoint's own config
+        resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False})
+    except ConfigError as err:
+        raise CheckpointError(f"--resume {last}: {err}") from None
+    rundir.check_resume_config(state["config"], resumed, source=last)
+    return resumed, state
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -87,25 +92,22 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         raise ConfigError(f"--cv: domain {domain.name!r} does not support cross-validation")
     if cfg.cv and cfg.fold < 0:
         return run_folds(domain, cfg, argv, train_main)
-    device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
-        if distributed.active():
-            raise ConfigError("--baseline runs in one process; start it without torchrun")
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if resume_state is None and distributed.is_main():  # a new run in an old folder must never test a stale best.pt
-        for stale in ("checkpoints/best.pt", "final.json"):
-            (out / stale).unlink(missing_ok=True)
-    if distributed.is_main():
-        save_config(cfg, out / "config.yaml")
+    # every rank checks before the rendezvous in setup, so none sees rank 0's lock as another run's
+    rundir.check_before_run(out, resumed=resume_state is not None, overwrite=cfg.overwrite)
+    device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     seed_everything(cfg.seed)
     with distributed.main_first():  # torchrun: rank 0 fills download/feature caches before the others read them
         data = _build_data(domain, cfg, resume_state)
+    if resume_state is not None:
+        rundir.check_resume_meta(resume_state["meta"], data.meta, source=out / "checkpoints" / "last.pt")
     # torchrun: each rank takes its slice of every global batch (same batches on every rank)
     data = dataclasses.replace(data, train=distributed.shard_loader(data.train))
     if cfg.baseline:
-        return _baseline(domain, cfg, data, out, device)
+        with _claim(out, cfg, resumed=False):
+            return _baseline(domain, cfg, data, out, device)
     seed_everything(cfg.seed)  # the model's init does not depend on what build_data drew
     model = domain.build_model(cfg, data.meta)
     if cfg.init_backbone and resume_state is None:
@@ -115,8 +117,26 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
                       val_loader=data.val, device=device, out_dir=out, domain=domain.name, meta=data.meta)
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
-    with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
-        reason = trainer.fit()
+    with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
+        with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
+            reason = trainer.fit()
+        return _after_fit(domain, trainer, data, out, reason)
+
+
+@contextlib.contextmanager
+def _claim(out: Path, cfg: RunConfig, *, resumed: bool) -> Iterator[None]:
+    """Rank 0 locks ``out`` (moving an earlier run aside) and writes config.yaml; other ranks write nothing."""
+    if not distributed.is_main():
+        yield
+        return
+    with rundir.claim(out, resume=resumed, overwrite=cfg.overwrite) as moved:
+        if moved is not None:
+            print(f"note: the earlier run in {out} was moved to {moved}", file=sys.stderr)
+        save_config(cfg, out / "config.yaml")
+        yield
+
+
+def _after_fit(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reason: str) -> int:
     if reason == "interrupted":
         name = signal.Signals(trainer.stop_signal).name
         distributed.note(f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} "
@@ -170,6 +190,8 @@ def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, devic
 def _check_baseline(domain: Domain, name: str) -> None:
     if domain.run_baseline is None:
         raise ConfigError(f"--baseline: domain {domain.name!r} has no classical baseline")
+    if distributed.active():
+        raise ConfigError("--baseline runs in one process; start it without torchrun")
     known = [n for n in (getattr(domain, "baseline_name", None), *getattr(domain, "extra_baselines", ())) if n]
     if known and name not in known:
         raise ConfigError(f"--baseline: unknown baseline {name!r} for {domain.name} (available: {', '.join(known)})")

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -23,8 +24,10 @@ from typing import Literal, Optional
 
 import yaml
 
+from core.engine.config import MAX_HIDDEN
 from core.engine.domain import Domain, load_domains
 from core.engine.flags import parse_flags
+from core.engine.rundir import check_out_path
 from core.errors import ConfigError, RnnsuiteError
 
 PRESETS: dict[str, dict] = {
@@ -93,22 +96,71 @@ def resolve_grid(cfg: CompareConfig, installed: dict[str, Domain]) -> tuple[dict
     for key in ("epochs", "max_minutes"):
         if getattr(cfg, key):
             plan[key] = getattr(cfg, key)
+    check_plan(plan, installed, source=f"grid file {cfg.grid}" if cfg.grid else "flags")
     names = plan.get("domains") or sorted(installed)
-    unknown = [n for n in names if n not in installed]
-    if unknown:
-        raise ConfigError(f"compare: unknown domain(s) {unknown} (installed: {sorted(installed)})")
     out = Path(cfg.out)
     runs = []
     for name in names:
         runs.extend(_domain_runs(name, installed[name], plan, cfg, out))
+    escaped = [str(r.out) for r in runs if not r.out.resolve().is_relative_to(out.resolve())]
+    if escaped:  # names come from the registries, so this cannot happen; never write outside OUT
+        raise ConfigError(f"compare: run folder {escaped[0]} is outside --out {out}")
     return plan, runs
+
+
+def check_plan(plan: dict, installed: dict[str, Domain], *, source: str) -> None:
+    """ConfigError naming the first bad grid field: every name must be in its registry (domains
+    installed, cells in core.CELLS) because names become folder names under OUT."""
+    from core.nn.backbone import CELLS
+
+    where = f"compare: {source}:"
+    _check_names(plan.get("domains") or [], sorted(installed), f"{where} 'domains'", "installed domain names")
+    _check_names(plan.get("cells"), list(CELLS), f"{where} 'cells'", "cell names", required=True)
+    hidden = plan.get("hidden")
+    if not isinstance(hidden, list) or not hidden or \
+            not all(isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_HIDDEN for h in hidden):
+        raise ConfigError(f"{where} 'hidden' must be a list of widths between 1 and {MAX_HIDDEN}, got {hidden!r}")
+    epochs, minutes = plan.get("epochs", 0), plan.get("max_minutes", 0)
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ConfigError(f"{where} 'epochs' must be a whole number >= 0, got {epochs!r}")
+    if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or not 0 <= minutes < math.inf:
+        raise ConfigError(f"{where} 'max_minutes' must be a finite number >= 0, got {minutes!r}")
+    if isinstance(plan.get("extra"), str):
+        plan["extra"] = shlex.split(plan["extra"])
+    _check_flags(plan.get("extra", []), f"{where} 'extra'")
+    domain_args = plan.get("domain_args") or {}
+    if not isinstance(domain_args, dict):
+        raise ConfigError(f"{where} 'domain_args' must map a domain name to a list of flags, got {domain_args!r}")
+    _check_names(list(domain_args), sorted(installed), f"{where} 'domain_args'", "installed domain names")
+    plan["domain_args"] = domain_args
+    for name, flags in domain_args.items():
+        _check_flags(flags, f"{where} 'domain_args.{name}'")
+
+
+def _check_names(values: object, known: list[str], where: str, what: str, *, required: bool = False) -> None:
+    if not isinstance(values, list) or (required and not values) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{where} must be a list of {what}, got {values!r}")
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ConfigError(f"{where}: unknown {unknown[0]!r} (choose from {', '.join(known)})")
+
+
+def _check_flags(flags: object, where: str) -> None:
+    if not isinstance(flags, list) or not all(isinstance(f, (str, int, float)) and not isinstance(f, bool)
+                                              for f in flags):
+        raise ConfigError(f"{where} must be a list of command-line words (or one string), got {flags!r}")
 
 
 def _read_grid_file(path: str) -> dict:
     try:
         grid = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"compare: cannot read grid file {path}: {err}") from err
+    except OSError as err:
+        raise ConfigError(f"compare: cannot read grid file {path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"compare: cannot read grid file {path}: not valid YAML ({where}{reason})") from None
     if not isinstance(grid, dict):
         raise ConfigError(f"compare: grid file {path} must hold a mapping")
     allowed = {"domains", "cells", "hidden", "epochs", "max_minutes", "extra", "domain_args"}
@@ -119,7 +171,7 @@ def _read_grid_file(path: str) -> dict:
 
 
 def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out: Path) -> list[RunSpec]:
-    base = list(plan["domain_args"].get(name, getattr(domain, plan["args"])))
+    base = [str(a) for a in plan["domain_args"].get(name, getattr(domain, plan["args"]))]
     budget = ["--seed", str(cfg.seed), "--no-progress"]
     if plan.get("epochs"):
         budget += ["--epochs", str(plan["epochs"])]
@@ -142,9 +194,12 @@ def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out:
 
 def execute(run: RunSpec) -> dict:
     """Train one run in a subprocess; skip it if finished, resume it if interrupted."""
-    if (run.out / "final.json").exists():
+    if (run.out / "final.json").is_file():
         return {"status": "done", "seconds": 0.0, "note": "finished earlier: skipped"}
-    run.out.mkdir(parents=True, exist_ok=True)
+    try:
+        run.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # e.g. a file where the run folder goes: this run fails, the grid goes on
+        return {"status": "failed", "seconds": 0.0, "note": f"cannot create {run.out}: {err.strerror or err}"}
     args = list(run.args) + ["--out", str(run.out)]
     resumed = (run.out / "checkpoints" / "last.pt").exists()
     if resumed:
@@ -175,6 +230,7 @@ def run_grid(cfg: CompareConfig) -> Path:
     installed = load_domains()
     plan, runs = resolve_grid(cfg, installed)
     out = Path(cfg.out)
+    check_out_path(out)
     out.mkdir(parents=True, exist_ok=True)
     status_path = out / "compare.json"
     results = {}
@@ -214,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"report: {report} (and {report.with_suffix('.html')})")
+    runs = json.loads((Path(cfg.out) / "compare.json").read_text())["runs"]
+    failed = [f"{r['domain']}/{r['name']}" for r in runs if r.get("status") == "failed"]
+    if failed:  # the report holds every run; the exit status tells a script that some failed
+        print(f"error: {len(failed)} of {len(runs)} runs failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -45,6 +46,7 @@ class ToyConfig(RunConfig):
     """Test hook: 'train:N' or 'val:N' sends SIGTERM when that split's N-th batch is collated."""
     step_sleep: float = 0.0
     """Test hook: seconds to sleep per training batch."""
+    resumable_changes: ClassVar[frozenset[str]] = frozenset({"signal_at", "step_sleep"})
 
 
 def make_split(n: int, seed: int) -> list[tuple[torch.Tensor, int]]:

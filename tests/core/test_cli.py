@@ -53,7 +53,7 @@ def test_bad_resume_checkpoint_exits_2(tmp_path, capsys, case):
         save_checkpoint(last, checkpoint_of(build_model(ToyConfig(), META), domain="speech"))
         expected = "is a 'speech' checkpoint, not 'toy'"
     else:
-        save_checkpoint(last, checkpoint_of(build_model(ToyConfig(), META)))
+        save_checkpoint(last, checkpoint_of(build_model(ToyConfig(), META), hidden=8, n_train=64, epochs=1))
         flags += ["--hidden", "8"]
         expected = "does not match the model"
     assert train_main(DOMAIN, flags) == 2
@@ -83,7 +83,7 @@ def test_umbrella_train_with_init_backbone(tmp_path, capsys):
     assert code == 0 and "init-backbone: 4 tensors" in capsys.readouterr().err
     assert json.loads((out / "final.json").read_text())["epochs"] == 1
     save_checkpoint(tmp_path / "small.pt", checkpoint_of(build_model(ToyConfig(hidden=8), META), hidden=8))
-    assert cli.main(["core_toy_domain:DOMAIN", "--init-backbone", str(tmp_path / "small.pt"), "--out", str(out)]) == 2
+    assert cli.main(["core_toy_domain:DOMAIN", "--init-backbone", str(tmp_path / "small.pt"), "--out", str(tmp_path / "run2")]) == 2
     one_line_error(capsys, "--init-backbone", "backbone.weight_ih_l0 (32, 4) vs (64, 4)")
 
 

@@ -196,8 +196,10 @@ def test_new_run_in_an_old_folder_never_tests_a_stale_best(tmp_path):
         for p in stale.parameters():
             p.fill_(0.5)
     save_checkpoint(tmp_path / "checkpoints" / "best.pt", checkpoint_of(stale))
-    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "0"]) == 0
+    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "0"]) == 2  # holds a run
+    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "0", "--overwrite"]) == 0
     assert not (tmp_path / "checkpoints" / "best.pt").exists()
+    assert len(list(tmp_path.glob("previous/*/checkpoints/best.pt"))) == 1  # moved aside, not deleted
 
 
 class TiebreakTask(ClassificationTask):
