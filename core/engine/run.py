@@ -21,6 +21,7 @@ from core.engine import distributed
 from core.engine.checkpoint import init_backbone_from, load_checkpoint
 from core.engine.config import RunConfig, parse_config, save_config
 from core.engine.domain import DataBundle, Domain, get_domain
+from core.engine.recipes import describe_layers, record_schedule
 from core.errors import ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
 from core.engine.seeding import seed_everything
@@ -63,7 +64,7 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
     On resume the checkpoint's config is the base; ``--config`` and flags still override it.
     """
     prog = f"python -m {domain.name}.train"
-    cfg = parse_config(domain.config_cls, argv, prog=prog)
+    cfg = parse_config(domain.config_cls, argv, prog=prog, domain=domain.name)
     last = Path(cfg.out) / "checkpoints" / "last.pt"
     if not cfg.resume:
         return cfg, None
@@ -71,7 +72,7 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
         print(f"note: --resume: no checkpoint at {last}; starting a new run", file=sys.stderr)
         return cfg, None
     state = load_checkpoint(last, domain=domain.name)
-    return parse_config(domain.config_cls, argv, prog=prog, base=state["config"]), state
+    return parse_config(domain.config_cls, argv, prog=prog, base=state["config"], domain=domain.name), state
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -81,6 +82,8 @@ def environment(device: torch.device) -> dict[str, Any]:
 def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     domain = get_domain(domain) if isinstance(domain, str) else domain
     cfg, resume_state = parse_run_config(domain, argv)
+    if distributed.is_main():
+        print(describe_layers(cfg.recipe, cfg.config), file=sys.stderr)
     device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
@@ -109,6 +112,8 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
                       val_loader=data.val, device=device, out_dir=out, domain=domain.name, meta=data.meta)
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
+    if distributed.is_main():
+        record_schedule(cfg, trainer, out / "config.yaml")
     with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
         reason = trainer.fit()
     if reason == "interrupted":
