@@ -83,7 +83,7 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     domain = get_domain(domain) if isinstance(domain, str) else domain
     cfg, resume_state = parse_run_config(domain, argv)
     if distributed.is_main():
-        print(describe_layers(cfg.recipe, cfg.config), file=sys.stderr)
+        print(describe_layers(cfg.recipe, cfg.config), flush=True)  # stdout: stderr stays for problems
     device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
