@@ -7,6 +7,7 @@ Figures are test-split metrics of each seed's best checkpoint scored by ``rnnsui
 shown as mean ± sample std over the seeds; the baseline column is the recipe's classical
 baseline on the very same split; the reference is the published figure the recipe names.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def figure(row: dict) -> str:
         return "no finished seed"
     spread = fmt(metric, summary["std"]).rstrip("%")
     mark = "" if summary["n"] >= HEADLINE_SEEDS else ", not a headline figure"
-    return f"{fmt(metric, summary['mean']).rstrip('%')} ± {spread}{'%' if metric in PERCENT else ''} " \
-           f"({summary['n']} seed{'s' if summary['n'] != 1 else ''}{mark})"
+    return (
+        f"{fmt(metric, summary['mean']).rstrip('%')} ± {spread}{'%' if metric in PERCENT else ''} "
+        f"({summary['n']} seed{'s' if summary['n'] != 1 else ''}{mark})"
+    )
 
 
 def baseline(row: dict) -> str:
@@ -59,16 +62,27 @@ def baseline(row: dict) -> str:
 
 
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| recipe | test metric | mean ± std | per seed | baseline, same split | recipe expects | "
-             "published reference | CPU min / seed | threads |", "|" + "---|" * 9]
+    head = (
+        "| recipe | test metric | mean ± std | per seed | baseline, same split | recipe expects | "
+        "published reference | CPU min / seed | threads |"
+    )
+    lines = [head, "|" + "---|" * 9]
     for row in rows:
         meta, metric = row["meta"], row["meta"].get("metric", "accuracy")
-        seeds = ", ".join(fmt(metric, s["metrics"].get(metric)) if s["metrics"] else "failed" for s in row["per_seed"])
+        seeds = ", ".join(
+            fmt(metric, s["metrics"].get(metric)) if s["metrics"] else "failed" for s in row["per_seed"]
+        )
         cpu = row["cpu_minutes"] / max(len(row["per_seed"]), 1)
         expected = meta.get("expected")
-        expects = "-" if expected is None else ("<= " if metric in ("wer", "cer") else ">= ") + fmt(metric, expected)
-        lines.append(f"| `{row['recipe']}` | {metric} | {figure(row)} | {seeds} | {baseline(row)} | {expects} | "
-                     f"{meta.get('reference') or '-'} | {cpu:.1f} | {row['threads']} |")
+        expects = (
+            "-"
+            if expected is None
+            else ("<= " if metric in ("wer", "cer") else ">= ") + fmt(metric, expected)
+        )
+        lines.append(
+            f"| `{row['recipe']}` | {metric} | {figure(row)} | {seeds} | {baseline(row)} | {expects} | "
+            f"{meta.get('reference') or '-'} | {cpu:.1f} | {row['threads']} |"
+        )
     return lines
 
 
@@ -77,18 +91,23 @@ def render(results: dict) -> str:
     out = [HEADER.format(seeds=HEADLINE_SEEDS)]
     for domain in sorted({r["domain"] for r in rows}):
         out += [f"## {domain}", "", *table([r for r in rows if r["domain"] == domain]), ""]
-    out += ["## Reproducing", "", "Each row, one seed at a time (the commit and resolved config are in the results "
-            "file):", "", "```bash"]
+    intro = "Each row, one seed at a time (the commit and resolved config are in the results file):"
+    out += ["## Reproducing", "", intro, "", "```bash"]
     for row in rows:
         extra = f" {' '.join(row['extra_flags'])}" if row.get("extra_flags") else ""
         out.append(f"{row['command']}{extra}   # commit {row['commit'][:12]}, seeds {row['seeds']}")
-    out += ["```", "", "All rows together: `python -m benchmarks.run --recipe NAME --seeds N` per recipe, then "
-            "`python -m benchmarks.results_md`.", ""]
+    together = (
+        "All rows together: `python -m benchmarks.run --recipe NAME --seeds N` per recipe, then "
+        "`python -m benchmarks.results_md`."
+    )
+    out += ["```", "", together, ""]
     return "\n".join(out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.results_md", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.results_md", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--check", action="store_true", help="fail if docs/RESULTS.md is out of date")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"rows": []}

@@ -10,6 +10,7 @@ Each seed is ``python -m core.tools.cli train DOMAIN --recipe NAME --seed S`` in
 recipe name, the git commit, the seeds, per-seed figures, their mean and sample std, CPU minutes
 and threads; ``python -m benchmarks.results_md`` turns the file into docs/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def git_commit() -> str:
     """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     commit = git("rev-parse", "HEAD") or "unknown"
     return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
@@ -49,15 +53,31 @@ def children_cpu_seconds() -> float:
 
 def train_seed(domain: str, recipe: str, seed: int, out: Path, extra: Sequence[str], threads: int) -> dict:
     """One seed's training run in a subprocess: exit status, wall and CPU minutes."""
-    command = [sys.executable, "-m", "core.tools.cli", "train", domain, "--recipe", recipe, "--seed", str(seed),
-               "--out", str(out), "--no-progress", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "core.tools.cli",
+        "train",
+        domain,
+        "--recipe",
+        recipe,
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     wall, cpu = time.perf_counter(), children_cpu_seconds()
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "bench.log", "w") as log:
         code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    return {"exit": code, "wall_minutes": round((time.perf_counter() - wall) / 60, 3),
-            "cpu_minutes": round((children_cpu_seconds() - cpu) / 60, 3)}
+    return {
+        "exit": code,
+        "wall_minutes": round((time.perf_counter() - wall) / 60, 3),
+        "cpu_minutes": round((children_cpu_seconds() - cpu) / 60, 3),
+    }
 
 
 def summarise(per_seed: list[dict]) -> dict:
@@ -66,8 +86,11 @@ def summarise(per_seed: list[dict]) -> dict:
     summary = {}
     for key in keys:
         values = [float(s["metrics"][key]) for s in per_seed]
-        summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                        "n": len(values)}
+        summary[key] = {
+            "mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values),
+        }
     return summary
 
 
@@ -80,8 +103,15 @@ def run_baseline(domain: str, recipe: str, name: str, out: Path, threads: int) -
     return {"name": name, "metrics": json.loads(final.read_text())["test"], **timing}
 
 
-def bench_recipe(recipe_name: str, *, seeds: Sequence[int], runs: Path, extra: Sequence[str] = (),
-                 threads: int = 2, eval_options: Optional[dict] = None) -> dict:
+def bench_recipe(
+    recipe_name: str,
+    *,
+    seeds: Sequence[int],
+    runs: Path,
+    extra: Sequence[str] = (),
+    threads: int = 2,
+    eval_options: Optional[dict] = None,
+) -> dict:
     """Train and score ``recipe_name`` once per seed; the result row."""
     domain_name = recipe_name.split("/")[0]
     domains = load_domains()
@@ -100,14 +130,29 @@ def bench_recipe(recipe_name: str, *, seeds: Sequence[int], runs: Path, extra: S
     finished = [s for s in per_seed if s["exit"] == 0]
     baseline = recipe.meta.get("baseline")
     return {
-        "recipe": recipe_name, "domain": domain_name, "meta": recipe.meta, "recipe_values": recipe.values,
+        "recipe": recipe_name,
+        "domain": domain_name,
+        "meta": recipe.meta,
+        "recipe_values": recipe.values,
         "config": {k: v for k, v in (config or {}).items() if k not in ("seed", "out", "progress")},
         "command": f"python -m {domain_name}.train --recipe {recipe_name} --seed {seeds[0]}",
-        "extra_flags": list(extra), "eval": options, "commit": git_commit(), "seeds": list(seeds),
-        "per_seed": per_seed, "summary": summarise(finished), "threads": threads,
+        "extra_flags": list(extra),
+        "eval": options,
+        "commit": git_commit(),
+        "seeds": list(seeds),
+        "per_seed": per_seed,
+        "summary": summarise(finished),
+        "threads": threads,
         "cpu_minutes": round(sum(s["cpu_minutes"] for s in per_seed), 3),
-        "baseline": run_baseline(domain_name, recipe_name, baseline, runs / recipe_name.replace("/", "-") /
-                                 f"baseline-{baseline}", threads) if baseline else None,
+        "baseline": run_baseline(
+            domain_name,
+            recipe_name,
+            baseline,
+            runs / recipe_name.replace("/", "-") / f"baseline-{baseline}",
+            threads,
+        )
+        if baseline
+        else None,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
 
@@ -133,10 +178,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     for name in args.recipe:
-        row = bench_recipe(name, seeds=seeds, runs=Path(args.runs), extra=args.extra.split(), threads=args.threads)
+        row = bench_recipe(
+            name, seeds=seeds, runs=Path(args.runs), extra=args.extra.split(), threads=args.threads
+        )
         merge_row(Path(args.results), row)
         means = ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in row["summary"].items())
-        print(f"{name}: seeds {seeds}: {means or 'no finished seed'}; {row['cpu_minutes']:.1f} CPU min", flush=True)
+        print(
+            f"{name}: seeds {seeds}: {means or 'no finished seed'}; {row['cpu_minutes']:.1f} CPU min",
+            flush=True,
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ Example:
     >>> recipe_name_for("speech", "yesno") is None or recipe_name_for("speech", "yesno") == "speech/yesno"
     True
 """
+
 from __future__ import annotations
 
 import os
@@ -130,8 +131,15 @@ def _domain_of(prog: Optional[str]) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def layered_default(cls: type[C], argv: Sequence[str], *, base: Optional[dict[str, Any]], domain: Optional[str],
-                    prog: Optional[str], config_file: Optional[dict]) -> tuple[C, Optional[str]]:
+def layered_default(
+    cls: type[C],
+    argv: Sequence[str],
+    *,
+    base: Optional[dict[str, Any]],
+    domain: Optional[str],
+    prog: Optional[str],
+    config_file: Optional[dict],
+) -> tuple[C, Optional[str]]:
     """Defaults < recipe (a new run only) < ``base`` (a resumed run's config) and the recipe's name.
 
     A resumed run's config already holds its recipe's values, so no recipe is applied again.
@@ -160,11 +168,17 @@ def record_schedule(cfg: Any, trainer: Any, config_path: Path) -> None:
 
     schedule = trainer.schedule
     if schedule.warmup_steps != schedule.requested_warmup and cfg.schedule != "onecycle":
-        print(f"note: warmup {schedule.requested_warmup} steps capped to {schedule.warmup_steps} (a quarter of "
-              f"this {schedule.total_steps}-step run); config.yaml records {schedule.warmup_steps}", file=sys.stderr)
+        print(
+            f"note: warmup {schedule.requested_warmup} steps capped to {schedule.warmup_steps} (a quarter of "
+            f"this {schedule.total_steps}-step run); config.yaml records {schedule.warmup_steps}",
+            file=sys.stderr,
+        )
     cfg.warmup_steps = schedule.warmup_steps  # the Trainer holds this cfg: checkpoints record it too
     save_config(cfg, config_path)
     if 0 < schedule.total_steps < SHORT_RUN_STEPS:
         batches = schedule.total_steps // max(cfg.epochs, 1)
-        print(f"warning: only {schedule.total_steps} optimizer steps ({cfg.epochs} epochs x {batches} batches); "
-              f"raise `epochs` (or lower `batch_size`) in the recipe for a run that learns", file=sys.stderr)
+        print(
+            f"warning: only {schedule.total_steps} optimizer steps ({cfg.epochs} epochs x {batches} "
+            f"batches); raise `epochs` (or lower `batch_size`) in the recipe for a run that learns",
+            file=sys.stderr,
+        )

@@ -5,6 +5,7 @@ The interval is Student's t: mean ± t(0.975, n-1) · s / sqrt(n). Two cells' me
 with equal_var=False); with fewer than two seeds on either side no test is possible and the
 difference is reported as untested.
 """
+
 from __future__ import annotations
 
 import math

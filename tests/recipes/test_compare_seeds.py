@@ -1,5 +1,6 @@
 """compare: presets start from recipes; --seeds N runs each grid point N times; the report shows
 mean ± std with a 95% CI and marks ranks within noise (Welch's t-test)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,14 +30,29 @@ def test_seeds_multiply_grid_points_with_their_own_folders():
 
 
 def _records(domain: str, cell: str, values: list[float], metric="accuracy", mode="max") -> list[RunRecord]:
-    return [RunRecord(domain, f"{cell}-s{seed}", "ok", "", Path("."), cell=cell, hidden=64, seed=seed,
-                      test={metric: v, "_monitor": metric, "_mode": mode}) for seed, v in enumerate(values)]
+    return [
+        RunRecord(
+            domain,
+            f"{cell}-s{seed}",
+            "ok",
+            "",
+            Path("."),
+            cell=cell,
+            hidden=64,
+            seed=seed,
+            test={metric: v, "_monitor": metric, "_mode": mode},
+        )
+        for seed, v in enumerate(values)
+    ]
 
 
 def test_cross_table_marks_ranks_within_noise():
-    records = (_records("vision", "lstm", [0.95, 0.96, 0.97]) + _records("vision", "gru", [0.94, 0.96, 0.965])
-               + _records("vision", "rnn", [0.50, 0.51, 0.52]))
-    head, rows = cross_table({"vision": records})
+    records = (
+        _records("vision", "lstm", [0.95, 0.96, 0.97])
+        + _records("vision", "gru", [0.94, 0.96, 0.965])
+        + _records("vision", "rnn", [0.50, 0.51, 0.52])
+    )
+    _, rows = cross_table({"vision": records})
     by_cell = {row[0]: row[1] for row in rows}
     assert by_cell["lstm"].endswith("(#1)")
     assert by_cell["gru"].endswith("(#2 ~)")  # overlapping seeds: not distinguishable from lstm
@@ -45,7 +61,9 @@ def test_cross_table_marks_ranks_within_noise():
 
 
 def test_lower_is_better_metrics_rank_ascending():
-    records = _records("speech", "lstm", [0.10, 0.11], "wer", "min") + _records("speech", "gru", [0.3, 0.31], "wer", "min")
+    records = _records("speech", "lstm", [0.10, 0.11], "wer", "min") + _records(
+        "speech", "gru", [0.3, 0.31], "wer", "min"
+    )
     _, rows = cross_table({"speech": records})
     assert dict(rows)["lstm"].endswith("(#1)") and dict(rows)["gru"].endswith("(#2)")
 
@@ -66,7 +84,7 @@ def test_welch_test_needs_two_seeds_each_side():
 def test_preset_recipes_name_real_files_or_fall_back_to_flags(preset):
     from core.engine.recipes import list_recipes
 
-    plan, runs = resolve_grid(CompareConfig(preset=preset, out="x"), load_domains())
+    _, runs = resolve_grid(CompareConfig(preset=preset, out="x"), load_domains())
     for run in runs:
         if run.args[0] == "--recipe":
             assert run.args[1] in list_recipes()

@@ -1,4 +1,5 @@
 """``rnnsuite eval``: the one scoring path agrees with training's test figure; ensembles average."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,27 @@ import torch
 from torch import nn
 
 from core.engine.run import train_main
-from core.tools.eval import Ensemble, main as eval_main
+from core.tools.eval import Ensemble
+from core.tools.eval import main as eval_main
 from vision.train import DOMAIN as VISION
 
 
 def _train_digits(out, seed: int) -> dict:
-    argv = ["--data", "digits", "--hidden", "16", "--epochs", "2", "--limit-train", "300", "--seed", str(seed),
-            "--no-progress", "--out", str(out)]
+    argv = [
+        "--data",
+        "digits",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "300",
+        "--seed",
+        str(seed),
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert train_main(VISION, argv) == 0
     return json.loads((out / "final.json").read_text())
 
@@ -30,7 +45,12 @@ def digits_runs(tmp_path_factory):
 def test_eval_matches_the_runs_own_test_figure(digits_runs, tmp_path, capsys):
     run, final = digits_runs[0]
     out = tmp_path / "e.json"
-    assert eval_main(["--checkpoint", str(run / "checkpoints" / "best.pt"), "--split", "test", "--out", str(out)]) == 0
+    assert (
+        eval_main(
+            ["--checkpoint", str(run / "checkpoints" / "best.pt"), "--split", "test", "--out", str(out)]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["metrics"]["accuracy"] == pytest.approx(final["test"]["accuracy"])
     assert result["items"] == 360 and result["recipe"] == "vision/digits"  # every test image of the split
@@ -40,10 +60,14 @@ def test_eval_matches_the_runs_own_test_figure(digits_runs, tmp_path, capsys):
 def test_ensemble_of_two_runs_and_of_one_run_twice(digits_runs, tmp_path):
     (a, final_a), (b, _) = digits_runs
     ckpt_a, ckpt_b = (str(r / "checkpoints" / "best.pt") for r in (a, b))
-    assert eval_main(["--checkpoint", ckpt_a, "--checkpoint", ckpt_a, "--out", str(tmp_path / "same.json")]) == 0
+    assert (
+        eval_main(["--checkpoint", ckpt_a, "--checkpoint", ckpt_a, "--out", str(tmp_path / "same.json")]) == 0
+    )
     same = json.loads((tmp_path / "same.json").read_text())
     assert same["metrics"]["accuracy"] == pytest.approx(final_a["test"]["accuracy"])
-    assert eval_main(["--checkpoint", ckpt_a, "--checkpoint", ckpt_b, "--out", str(tmp_path / "two.json")]) == 0
+    assert (
+        eval_main(["--checkpoint", ckpt_a, "--checkpoint", ckpt_b, "--out", str(tmp_path / "two.json")]) == 0
+    )
     two = json.loads((tmp_path / "two.json").read_text())
     assert two["checkpoints"] == [ckpt_a, ckpt_b] and 0.0 <= two["metrics"]["accuracy"] <= 1.0
 
@@ -81,11 +105,26 @@ def test_speech_eval_with_beam_and_lexicon(tmp_path, isolated_cache):
     from speech.train import DOMAIN as SPEECH
 
     torch.set_num_threads(1)
-    argv = ["--num-utts", "100", "--limit-train", "32", "--hidden", "16", "--conv-channels", "16", "--epochs", "1",
-            "--no-progress", "--out", str(tmp_path / "run")]
+    argv = [
+        "--num-utts",
+        "100",
+        "--limit-train",
+        "32",
+        "--hidden",
+        "16",
+        "--conv-channels",
+        "16",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert train_main(SPEECH, argv) == 0
     ckpt = str(tmp_path / "run" / "checkpoints" / "best.pt")
-    assert eval_main(["--checkpoint", ckpt, "--beam", "4", "--lexicon", "--out", str(tmp_path / "e.json")]) == 0
+    assert (
+        eval_main(["--checkpoint", ckpt, "--beam", "4", "--lexicon", "--out", str(tmp_path / "e.json")]) == 0
+    )
     result = json.loads((tmp_path / "e.json").read_text())
     assert result["decoding"] == {"beam": 4, "lexicon": True, "lm": None}
     assert result["items"] >= 90 and {"wer", "cer"} <= set(result["metrics"])

@@ -1,4 +1,5 @@
 """Recipe layering: built-in defaults < recipe < --config file < flags; bad recipes fail in one line."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,8 @@ def recipes(tmp_path, monkeypatch):
     root = tmp_path / "recipes"
     (root / "toy").mkdir(parents=True)
     (root / "toy" / "set.yaml").write_text(
-        "meta:\n  expected: 0.9\ndata: set\nhidden: 32\nlr: 5.0e-3\nepochs: 7\nwarmup_fraction: 0.1\n")
+        "meta:\n  expected: 0.9\ndata: set\nhidden: 32\nlr: 5.0e-3\nepochs: 7\nwarmup_fraction: 0.1\n"
+    )
     monkeypatch.setenv("RNNSUITE_RECIPES", str(root))
     return root
 
@@ -28,7 +30,9 @@ def test_data_name_selects_its_recipe_under_flags(recipes):
 def test_config_file_sits_between_recipe_and_flags(recipes, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("hidden: 48\nepochs: 9\n")
-    cfg = parse_config(RunConfig, ["--recipe", "toy/set", "--config", str(config), "--epochs", "2"], domain="toy")
+    cfg = parse_config(
+        RunConfig, ["--recipe", "toy/set", "--config", str(config), "--epochs", "2"], domain="toy"
+    )
     assert (cfg.hidden, cfg.epochs, cfg.lr) == (48, 2, 5e-3)
 
 
@@ -48,12 +52,15 @@ def test_resumed_config_is_not_overlaid_by_the_recipe(recipes):
     assert (cfg.hidden, cfg.lr, cfg.recipe) == (16, 2e-3, "toy/set")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("hiden: 3\n", "unknown field 'hiden'"),
-    ("lr: fast\n", "field 'lr'"),
-    ("out: runs/x\n", "field 'out' belongs to the run"),
-    ("meta: 3\n", "'meta' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("hiden: 3\n", "unknown field 'hiden'"),
+        ("lr: fast\n", "field 'lr'"),
+        ("out: runs/x\n", "field 'out' belongs to the run"),
+        ("meta: 3\n", "'meta' must be a mapping"),
+    ],
+)
 def test_bad_recipe_is_one_line_naming_file_and_field(recipes, text, message):
     (recipes / "toy" / "bad.yaml").write_text(text)
     with pytest.raises(ConfigError, match=message) as err:
@@ -75,8 +82,12 @@ def test_meta_is_kept_apart_from_config_fields(recipes):
 
 def test_precedence_line_names_every_layer():
     line = describe_layers("speech/yesno", "c.yaml")
-    assert line.index("built-in defaults") < line.index("recipe speech/yesno") < line.index("--config c.yaml") \
+    assert (
+        line.index("built-in defaults")
+        < line.index("recipe speech/yesno")
+        < line.index("--config c.yaml")
         < line.index("command-line flags")
+    )
 
 
 def test_warmup_fraction_and_cap():
@@ -86,8 +97,9 @@ def test_warmup_fraction_and_cap():
 
 
 def test_run_records_warmup_used_and_recipe(tmp_path, capsys):
-    from core.engine.run import train_main
     from core_toy_domain import DOMAIN, ToyConfig
+
+    from core.engine.run import train_main
 
     out = tmp_path / "run"
     argv = ["--epochs", "2", "--n-train", "128", "--warmup-steps", "100", "--out", str(out), "--no-progress"]

@@ -3,6 +3,7 @@
 Recipes are discovered from the folder, so recipes added later are covered too; a recipe
 whose dataset is absent (RNNSUITE_DATA unset or lacking it) is skipped with the reason.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,23 @@ def test_recipe_parses(name):
 def test_recipe_trains_one_step(name, tmp_path, isolated_cache):
     torch.set_num_threads(1)
     domain = load_domains()[name.split("/")[0]]
-    argv = ["--recipe", name, "--epochs", "1", "--limit-eval", "8", "--no-progress", "--device", "cpu",
-            "--num-workers", "0", "--max-minutes", "0", "--out", str(tmp_path / "run")]
+    argv = [
+        "--recipe",
+        name,
+        "--epochs",
+        "1",
+        "--limit-eval",
+        "8",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--num-workers",
+        "0",
+        "--max-minutes",
+        "0",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     cfg, _ = parse_run_config(domain, argv)
     cfg.limit_train = cfg.batch_size  # one batch of training data: one optimizer step
     if getattr(cfg, "recombine", 0):  # spliced extra utterances: a few are enough to exercise the path
@@ -54,8 +70,16 @@ def test_recipe_trains_one_step(name, tmp_path, isolated_cache):
     except DataError as err:
         pytest.skip(f"{name}: dataset absent ({err})")
     model = domain.build_model(cfg, data.meta)
-    trainer = Trainer(model=model, task=domain.build_task(cfg, data.meta), cfg=cfg, train_loader=data.train,
-                      val_loader=data.val, out_dir=tmp_path / "run", domain=domain.name, meta=data.meta)
+    trainer = Trainer(
+        model=model,
+        task=domain.build_task(cfg, data.meta),
+        cfg=cfg,
+        train_loader=data.train,
+        val_loader=data.val,
+        out_dir=tmp_path / "run",
+        domain=domain.name,
+        meta=data.meta,
+    )
     assert trainer.fit() == "completed"
     assert trainer.step >= 1
     losses = [row["train_loss"] for row in trainer.history]
