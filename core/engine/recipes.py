@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -163,7 +162,8 @@ SHORT_RUN_STEPS = 200
 
 def record_schedule(cfg: Any, trainer: Any, config_path: Path) -> None:
     """Write the warmup the schedule actually uses into the config (and ``config_path``), say so
-    when it differs from what was asked, and warn about a run too short to learn."""
+    when it differs from what was asked, and warn about a run too short to learn (on stdout, beside
+    the settings line: stderr carries only errors, one line each)."""
     from core.engine.config import save_config
 
     schedule = trainer.schedule
@@ -171,7 +171,7 @@ def record_schedule(cfg: Any, trainer: Any, config_path: Path) -> None:
         print(
             f"note: warmup {schedule.requested_warmup} steps capped to {schedule.warmup_steps} (a quarter of "
             f"this {schedule.total_steps}-step run); config.yaml records {schedule.warmup_steps}",
-            file=sys.stderr,
+            flush=True,
         )
     cfg.warmup_steps = schedule.warmup_steps  # the Trainer holds this cfg: checkpoints record it too
     save_config(cfg, config_path)
@@ -180,5 +180,5 @@ def record_schedule(cfg: Any, trainer: Any, config_path: Path) -> None:
         print(
             f"warning: only {schedule.total_steps} optimizer steps ({cfg.epochs} epochs x {batches} "
             f"batches); raise `epochs` (or lower `batch_size`) in the recipe for a run that learns",
-            file=sys.stderr,
+            flush=True,
         )

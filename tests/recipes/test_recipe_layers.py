@@ -108,5 +108,5 @@ def test_run_records_warmup_used_and_recipe(tmp_path, capsys):
     assert saved.warmup_steps == 2  # 2 epochs x 4 batches = 8 steps: a quarter, not the 100 asked
     captured = capsys.readouterr()
     assert "settings: built-in defaults < no recipe < command-line flags" in captured.out
-    err = captured.err
-    assert "warmup 100 steps capped to 2" in err and "raise `epochs`" in err
+    assert "warmup 100 steps capped to 2" in captured.out and "raise `epochs`" in captured.out
+    assert captured.err == ""  # stderr carries errors only
