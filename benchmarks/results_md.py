@@ -61,6 +61,15 @@ def baseline(row: dict) -> str:
     return f"{base['name']} {fmt(metric, base['metrics'].get(metric))}"
 
 
+def _seed_figure(metric: str, seed: dict) -> str:
+    """One seed's figure, with the reason when its training did not run to the last epoch."""
+    if not seed["metrics"]:
+        return "failed"
+    cut = seed.get("stopped") not in (None, "completed")
+    note = f" ({seed['stopped']}, epoch {seed['epochs']})" if cut else ""
+    return fmt(metric, seed["metrics"].get(metric)) + note
+
+
 def table(rows: list[dict]) -> list[str]:
     head = (
         "| recipe | test metric | mean ± std | per seed | baseline, same split | recipe expects | "
@@ -69,9 +78,7 @@ def table(rows: list[dict]) -> list[str]:
     lines = [head, "|" + "---|" * 9]
     for row in rows:
         meta, metric = row["meta"], row["meta"].get("metric", "accuracy")
-        seeds = ", ".join(
-            fmt(metric, s["metrics"].get(metric)) if s["metrics"] else "failed" for s in row["per_seed"]
-        )
+        seeds = ", ".join(_seed_figure(metric, s) for s in row["per_seed"])
         cpu = row["cpu_minutes"] / max(len(row["per_seed"]), 1)
         expected = meta.get("expected")
         expects = (
