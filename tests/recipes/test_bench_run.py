@@ -21,6 +21,7 @@ def test_recipe_times_seeds_row(tmp_path):
     assert row["recipe"] == "vision/digits-quick" and row["seeds"] == [3, 4]
     assert [s["seed"] for s in row["per_seed"]] == [3, 4] and all(s["exit"] == 0 for s in row["per_seed"])
     assert all(s["items"] == 360 and s["cpu_minutes"] > 0 for s in row["per_seed"])  # every test image scored
+    assert all(s["stopped"] == "completed" and s["epochs"] == 1 for s in row["per_seed"])
     accuracies = [s["metrics"]["accuracy"] for s in row["per_seed"]]
     assert row["summary"]["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 2)
     assert row["config"]["hidden"] == 8 and row["config"]["recipe"] == "vision/digits-quick"
