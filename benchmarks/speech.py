@@ -32,14 +32,10 @@ from speech.transcribe import Transcriber
 RESULTS = Path(__file__).parent / "results" / "speech.json"
 THREADS = 2  # training threads (--threads); RTF is always measured on one
 RUNS = Path("runs/bench-speech")
-STRINGS = ["--data", "fsdd-strings", "--num-utts", "3000", "--layers", "2", "--hidden", "128",
-           "--subsample", "4", "--lr", "3e-3", "--epochs", "15"]
-# yesno: 30 training files, so the run leans on augmentation: 120 spliced utterances a run
-# (speech.recombine), time stretch and SpecAugment; characters, not word units (word units
-# diverged on some seeds)
-YESNO = ["--data", "yesno", "--units", "chars", "--cmn", "--cell", "lstm", "--hidden", "64", "--dropout", "0.2",
-         "--subsample", "4", "--lr", "5e-3", "--epochs", "40", "--batch-size", "10", "--warmup-steps", "30",
-         "--time-stretch", "0.15", "--recombine", "120", "--max-minutes", "3"]
+# every setting of these runs lives in its recipe (recipes/speech/*.yaml); yesno leans on
+# augmentation (30 training files): spliced utterances, time stretch and SpecAugment
+STRINGS = ["--recipe", "speech/fsdd-strings"]
+YESNO = ["--recipe", "speech/yesno"]
 # name -> (flags, targets); targets are upper bounds on test error rates
 SECTIONS = {
     # the target run: 15 full epochs
@@ -48,9 +44,7 @@ SECTIONS = {
     # backbones side by side under one 5-minute training budget
     "cells": {f"fsdd-strings-{cell}": (STRINGS + ["--max-minutes", "5", "--cell", cell], {"wer": 0.02, "cer": 0.015})
               for cell in ("lstm", "gru", "mingru")},
-    "fsdd": {"fsdd-lstm": (["--data", "fsdd", "--cell", "lstm", "--layers", "2", "--hidden", "128",
-                            "--subsample", "4", "--lr", "3e-3", "--epochs", "20", "--max-minutes", "3"],
-                           {"wer": 0.03})},
+    "fsdd": {"fsdd-lstm": (["--recipe", "speech/fsdd"], {"wer": 0.03})},
     # Kaldi's split (sorted names, first half train); three seeds, because 30 training files
     # make the held-out WER swing with the initialisation
     "yesno": {f"yesno-lstm-seed{seed}": (YESNO + ["--seed", str(seed)], {"wer": 0.0}) for seed in (0, 1, 2)},
@@ -117,7 +111,7 @@ def _same_flags(out: Path, argv: list[str]) -> bool:
     try:
         ignore = {"out": "", "progress": False}  # where a run was written does not change it
         saved = dataclasses.replace(load_config(out / "config.yaml", DOMAIN.config_cls), **ignore)
-        return saved == dataclasses.replace(parse_config(DOMAIN.config_cls, argv), **ignore)
+        return saved == dataclasses.replace(parse_config(DOMAIN.config_cls, argv, domain="speech"), **ignore)
     except Exception:
         return False
 

@@ -29,28 +29,23 @@ from vision.train import DOMAIN, VisionConfig
 RESULTS = Path(__file__).parent / "results" / "vision.json"
 RUNS = Path("runs/bench-vision")
 
-# name -> (flags, target test accuracy or None); budgets keep each run to a few CPU minutes
+# name -> (flags, target test accuracy or None); each RNN run is its recipe (recipes/vision/*.yaml),
+# whose budgets keep it to a few CPU minutes; the baseline runs on the same recipe's splits
 RUNS_BY_SECTION = {
     "digits": {
-        "digits-lstm": (["--data", "digits", "--cell", "lstm", "--hidden", "128", "--epochs", "40",
-                         "--batch-size", "32", "--lr", "3e-3", "--max-minutes", "4"], 0.97),
-        "digits-logreg": (["--data", "digits", "--baseline", "logreg"], None),
+        "digits-lstm": (["--recipe", "vision/digits"], 0.97),
+        "digits-logreg": (["--recipe", "vision/digits", "--baseline", "logreg"], None),
     },
     "mnist": {
-        "mnist-rows-lstm128": (["--data", "mnist", "--cell", "lstm", "--hidden", "128", "--epochs", "20",
-                                "--batch-size", "128", "--lr", "3e-3", "--max-minutes", "8"], 0.988),
-        "mnist-logreg": (["--data", "mnist", "--baseline", "logreg"], None),
+        "mnist-rows-lstm128": (["--recipe", "vision/mnist"], 0.988),
+        "mnist-logreg": (["--recipe", "vision/mnist", "--baseline", "logreg"], None),
     },
     "fashion": {
-        "fashion-rows-bilstm128": (["--data", "fashion-mnist", "--cell", "lstm", "--hidden", "128", "--bidirectional",
-                                    "--pooling", "mean", "--dropout", "0.2", "--epochs", "15", "--batch-size", "128",
-                                    "--lr", "3e-3", "--max-minutes", "9"], 0.90),
-        "fashion-logreg": (["--data", "fashion-mnist", "--baseline", "logreg"], None),
+        "fashion-rows-bilstm128": (["--recipe", "vision/fashion-mnist"], 0.90),
+        "fashion-logreg": (["--recipe", "vision/fashion-mnist", "--baseline", "logreg"], None),
     },
     "pixel": {
-        "mnist-pixels-mingru128": (["--data", "mnist", "--mode", "pixels", "--cell", "mingru", "--hidden", "128",
-                                    "--epochs", "2", "--batch-size", "128", "--lr", "3e-3",
-                                    "--max-minutes", "8"], None),
+        "mnist-pixels-mingru128": (["--recipe", "vision/mnist-pixels"], None),
     },
 }
 

@@ -7,6 +7,7 @@ NaN/inf; ``zero_infinity`` is a second guard.
 from __future__ import annotations
 
 import sys
+from typing import Callable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -63,8 +64,9 @@ class CTCTask:
     mode = "min"
     tiebreak = "loss"  # equal WER: the epoch with the lower validation CTC loss is the better checkpoint
 
-    def __init__(self, vocab: Vocab):
+    def __init__(self, vocab: Vocab, *, decoder: Optional[Callable[[Tensor, Tensor], list[str]]] = None):
         self.vocab = vocab
+        self.decoder = decoder  # (log-probs (B,T',V), lengths) -> transcripts; None = greedy
         self.ctc = nn.CTCLoss(blank=0, reduction="sum", zero_infinity=True)
         self.left_out = 0
         self.reset_metrics()
@@ -112,9 +114,12 @@ class CTCTask:
         logits, out_lengths = model(batch.inputs, batch.lengths)  # (B, T', V)
         mean, items = self._ctc_mean(logits, out_lengths, batch, report=False)
         self.loss_sum, self.loss_items = self.loss_sum + float(mean) * items, self.loss_items + items
-        for ids, target, n in zip(greedy_ids(logits, out_lengths), batch.targets.tolist(),
-                                  batch.target_lengths.tolist()):
-            self.rates.add(self.vocab.decode(ids), self.vocab.decode(target[:n]))
+        if self.decoder is None:
+            hypotheses = [self.vocab.decode(ids) for ids in greedy_ids(logits, out_lengths)]
+        else:
+            hypotheses = self.decoder(logits.float().log_softmax(-1), out_lengths)
+        for hypothesis, target, n in zip(hypotheses, batch.targets.tolist(), batch.target_lengths.tolist()):
+            self.rates.add(hypothesis, self.vocab.decode(target[:n]))
 
     def compute_metrics(self) -> dict:
         loss = self.loss_sum / self.loss_items if self.loss_items else float("nan")
@@ -123,3 +128,13 @@ class CTCTask:
 
 def build_task(cfg, meta: dict) -> CTCTask:
     return CTCTask(Vocab.from_meta(meta["vocab"]))
+
+
+def build_eval_task(cfg, meta: dict, *, beam: int = 0, lexicon: bool = False, lm: Optional[str] = None) -> CTCTask:
+    """``rnnsuite eval``'s task: beam search (16 wide unless ``beam`` says), optionally restricted to
+    the training words (``lexicon``) and scored with a KenLM/ARPA language model (``lm``)."""
+    from speech.decode import BeamDecoder
+
+    vocab = Vocab.from_meta(meta["vocab"])
+    words = meta.get("train_words") if lexicon else None
+    return CTCTask(vocab, decoder=BeamDecoder(vocab, beam_size=beam or 16, lexicon=words, lm=lm))

@@ -18,7 +18,7 @@ from core.errors import ConfigError
 from core.engine.run import train_main
 from speech.data import build_data
 from speech.model import build_model
-from speech.task import build_task
+from speech.task import build_eval_task, build_task
 
 
 @dataclass
@@ -87,6 +87,7 @@ DOMAIN = Domain(
     build_data=build_data,
     build_model=build_model,
     build_task=build_task,
+    build_eval_task=build_eval_task,
     description="speech-to-text with CTC over log-mel features",
     # compare's quick preset caps epochs (4) and minutes; small batches give enough steps to learn
     quick_args=["--data", "tts-digits", "--num-utts", "1500", "--subsample", "4", "--batch-size", "16",

@@ -34,6 +34,9 @@ class RunConfig:
 
     config: Optional[str] = None
     """YAML file of defaults; flags given on the command line override it."""
+    recipe: Optional[str] = None
+    """Recipe (DOMAIN/NAME under recipes/, or a .yaml file) under --config and flags; default: the --data
+    dataset's own recipe when recipes/DOMAIN/DATA.yaml exists; 'none' for built-in defaults only."""
     data: str = ""
     """Dataset name (resolved under $RNNSUITE_DATA) or a path; each domain sets its default."""
     cell: str = "lstm"
@@ -55,6 +58,9 @@ class RunConfig:
     """Gradient-norm clipping threshold (0 disables)."""
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
     warmup_steps: int = 100
+    """Linear LR warmup in optimizer steps (capped at a quarter of the run; config.yaml records the count used)."""
+    warmup_fraction: float = 0.0
+    """Warmup as a share of the run's total optimizer steps; when > 0 it replaces --warmup-steps."""
     patience: int = 0
     """Early stopping: epochs without validation improvement (0 disables)."""
     max_bad_steps: int = 5
@@ -141,6 +147,8 @@ class RunConfig:
         self.require_at_most(MAX_LAYERS, "layers")
         if self.resume and self.overwrite:
             raise ConfigError("--resume continues the run in --out, --overwrite starts a new one: pick one")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ConfigError(f"--warmup-fraction must be in [0, 1), got {self.warmup_fraction}")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:
@@ -280,20 +288,25 @@ def save_config(cfg: RunConfig, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 
-def _config_arg(argv: Sequence[str]) -> Optional[str]:
-    """The value of ``--config`` in argv (pre-scanned so its values become tyro's defaults)."""
+def flag_value(argv: Sequence[str], flag: str) -> Optional[str]:
+    """The value of ``flag`` in argv (pre-scanned: --config and --recipe set tyro's defaults)."""
     for i, arg in enumerate(argv):
-        if arg == "--config" and i + 1 < len(argv):
+        if arg == flag and i + 1 < len(argv):
             return argv[i + 1]
-        if arg.startswith("--config="):
+        if arg.startswith(f"{flag}="):
             return arg.split("=", 1)[1]
     return None
 
 
+def _config_arg(argv: Sequence[str]) -> Optional[str]:
+    return flag_value(argv, "--config")
+
+
 def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None,
-                 base: Optional[dict[str, Any]] = None) -> C:
-    """Flags (tyro, kebab-case) over ``--config FILE`` over ``base`` (a resumed run's config)
-    over the dataclass defaults; validated.
+                 base: Optional[dict[str, Any]] = None, domain: Optional[str] = None) -> C:
+    """Flags (tyro, kebab-case) over ``--config FILE`` over the recipe (``--recipe`` or the
+    ``--data`` dataset's default; ``base``, a resumed run's config, in its place) over the
+    dataclass defaults; validated. ``domain`` (default: read from ``prog``) selects the recipes.
 
     Example:
         >>> parse_config(RunConfig, ["--hidden", "32", "--no-bidirectional"]).hidden
@@ -301,10 +314,15 @@ def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Op
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     path = _config_arg(argv)
-    default = config_from_dict(cls, dict(base or {}), source="resumed checkpoint config")
-    if path and path != "None":
-        overrides = config_from_dict(cls, read_yaml(path), source=str(path))  # type-checks the file
-        default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in read_yaml(path)})
+    file_values = read_yaml(path) if path and path != "None" else None
+    from core.engine.recipes import layered_default  # recipes read YAML with this module's helpers
+
+    default, recipe = layered_default(cls, argv, base=base, domain=domain, prog=prog,
+                                      config_file=file_values if isinstance(file_values, dict) else None)
+    if file_values is not None:
+        overrides = config_from_dict(cls, file_values, source=str(path))  # type-checks the file
+        default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in file_values})
     cfg = parse_flags(cls, argv, prog=prog, default=default)  # one line per rejected flag, exit 2
+    cfg.recipe = recipe  # what ran: the resolved name (None for --recipe none)
     cfg.validate()
     return cfg

@@ -66,6 +66,9 @@ class Domain:
     """Flags for the ``quick`` compare preset (embedded data, small budget)."""
     full_args: list[str] = field(default_factory=list)
     """Flags for the ``full`` compare preset (real data under $RNNSUITE_DATA)."""
+    build_eval_task: Optional[Callable[..., Any]] = None
+    """``build_eval_task(cfg, meta, *, beam, lexicon, lm) -> Task``: the task ``rnnsuite eval`` scores with
+    when decoding options are given (speech: beam search, lexicon, language model); None = none offered."""
 
 
 ENTRY_POINT_GROUP = "rnnsuite.domains"

@@ -23,6 +23,7 @@ from core.engine.checkpoint import init_backbone_from, load_checkpoint
 from core.engine.config import RunConfig, parse_config, save_config
 from core.engine.cv import run_folds
 from core.engine.domain import DataBundle, Domain, get_domain
+from core.engine.recipes import describe_layers, record_schedule
 from core.errors import CheckpointError, ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
 from core.engine.seeding import seed_everything
@@ -65,7 +66,7 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
     On resume the checkpoint's config is the base; ``--config`` and flags still override it.
     """
     prog = f"python -m {domain.name}.train"
-    cfg = parse_config(domain.config_cls, argv, prog=prog)
+    cfg = parse_config(domain.config_cls, argv, prog=prog, domain=domain.name)
     last = Path(cfg.out) / "checkpoints" / "last.pt"
     if not cfg.resume or (cfg.cv and cfg.fold < 0):  # a CV run resumes fold by fold
         return cfg, None
@@ -74,7 +75,8 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
         return cfg, None
     state = load_checkpoint(last, domain=domain.name)
     try:  # the flags passed above: what fails now comes from the checkpoint's own config
-        resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False})
+        resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False},
+                               domain=domain.name)
     except ConfigError as err:
         raise CheckpointError(f"--resume {last}: {err}") from None
     rundir.check_resume_config(state["config"], resumed, source=last)
@@ -92,6 +94,8 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
         raise ConfigError(f"--cv: domain {domain.name!r} does not support cross-validation")
     if cfg.cv and cfg.fold < 0:
         return run_folds(domain, cfg, argv, train_main)
+    if distributed.is_main():
+        print(describe_layers(cfg.recipe, cfg.config), flush=True)  # stdout: stderr stays for problems
     if cfg.baseline:
         _check_baseline(domain, cfg.baseline)
     out = Path(cfg.out)
@@ -118,6 +122,8 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
     with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
+        if distributed.is_main():
+            record_schedule(cfg, trainer, out / "config.yaml")
         with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
             reason = trainer.fit()
         return _after_fit(domain, trainer, data, out, reason)

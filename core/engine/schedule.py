@@ -22,8 +22,10 @@ class LRSchedule:
 
     ``cosine``: linear warmup, then cosine decay to 0 at ``total_steps``.
     ``onecycle``: cosine rise from lr/25 to lr over the first 30%, cosine fall to lr/25e4.
-    ``constant``: linear warmup, then flat. Warmup is capped at a quarter of the run so the
-    default 100 steps never swallow a tiny run. Its state is plain ints/floats (weights_only-safe).
+    ``constant``: linear warmup, then flat. Warmup is ``warmup_fraction`` of the run's steps when
+    that is > 0, else ``warmup_steps``; either way it is capped at a quarter of the run so a
+    fixed count never swallows a tiny run, and ``warmup_steps`` holds the count actually used
+    (the caller records it). Its state is plain ints/floats (weights_only-safe).
 
     Example:
         >>> opt = torch.optim.AdamW(nn.Linear(2, 2).parameters(), lr=1.0)
@@ -32,11 +34,14 @@ class LRSchedule:
         (0.1, 1.0, 0.0)
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, *, kind: str, total_steps: int, warmup_steps: int):
+    def __init__(self, optimizer: torch.optim.Optimizer, *, kind: str, total_steps: int, warmup_steps: int,
+                 warmup_fraction: float = 0.0):
         self.optimizer = optimizer
         self.kind = kind
         self.total_steps = max(int(total_steps), 0)
-        self.warmup_steps = min(int(warmup_steps), self.total_steps // 4) if self.total_steps else int(warmup_steps)
+        self.requested_warmup = round(warmup_fraction * self.total_steps) if warmup_fraction > 0 else int(warmup_steps)
+        self.warmup_steps = resolve_warmup(self.total_steps, warmup_steps=warmup_steps,
+                                           warmup_fraction=warmup_fraction)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.step_count = 0
         self._apply()
@@ -74,6 +79,17 @@ class LRSchedule:
         self.base_lrs = list(state["base_lrs"])
         self.step_count = int(state["step_count"])
         self._apply()
+
+
+def resolve_warmup(total_steps: int, *, warmup_steps: int, warmup_fraction: float = 0.0) -> int:
+    """Warmup steps a run of ``total_steps`` uses: the fraction or the count, at most a quarter of the run.
+
+    Example:
+        >>> resolve_warmup(40, warmup_steps=100), resolve_warmup(1000, warmup_steps=100, warmup_fraction=0.05)
+        (10, 50)
+    """
+    wanted = round(warmup_fraction * total_steps) if warmup_fraction > 0 else int(warmup_steps)
+    return min(wanted, total_steps // 4) if total_steps else wanted
 
 
 def _cos_between(start: float, end: float, progress: float) -> float:

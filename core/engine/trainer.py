@@ -54,7 +54,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.optimizer = build_optimizer(self.model, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.schedule = LRSchedule(self.optimizer, kind=cfg.schedule, total_steps=cfg.epochs * _safe_len(train_loader),
-                                   warmup_steps=cfg.warmup_steps)
+                                   warmup_steps=cfg.warmup_steps,
+                                   warmup_fraction=getattr(cfg, "warmup_fraction", 0.0))
         self.epoch = 0  # completed epochs
         self.batch = 0  # batches done inside the current epoch (non-zero only after a mid-epoch stop)
         self.step = 0

@@ -6,6 +6,7 @@
     rnnsuite DOMAIN [flags]               the same, shorter
     rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
     rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
+    rnnsuite eval --checkpoint CKPT ...   score checkpoints (or their ensemble) on --split val|test
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -20,7 +21,8 @@ from typing import Callable, Optional, Sequence
 from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
-HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main"}
+HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
+         "eval": "core.tools.eval:main"}
 
 
 def find_domain(name: str) -> Domain:

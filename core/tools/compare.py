@@ -32,13 +32,18 @@ from core.errors import ConfigError, RnnsuiteError
 
 PRESETS: dict[str, dict] = {
     # about 5 minutes on 2 CPU cores: embedded data, tiny models, a per-run time budget
-    # (epochs 0 = each domain's own preset epochs; the minutes budget is the same for all)
-    "quick": {"cells": ["rnn", "lstm", "gru", "mingru"], "hidden": [64], "epochs": 0,
-              "max_minutes": 0.25, "args": "quick_args"},
+    # (epochs 0 = each recipe's own epochs; the minutes budget is the same for all). One seed:
+    # two would double the grid past the few-minute budget of `make run`.
+    "quick": {"cells": ["rnn", "lstm", "gru", "mingru"], "hidden": [64], "epochs": 0, "seeds": 1,
+              "max_minutes": 0.25, "args": "quick_args",
+              "recipes": {"vision": "vision/digits-quick", "nlp": "nlp/toy-quick",
+                          "speech": "speech/tts-digits-quick"}},
     # real data under $RNNSUITE_DATA; hours on CPU
-    "full": {"cells": ["rnn", "lstm", "gru", "indrnn", "mingru"], "hidden": [128], "epochs": 15,
-             "max_minutes": 30.0, "args": "full_args"},
+    "full": {"cells": ["rnn", "lstm", "gru", "indrnn", "mingru"], "hidden": [128], "epochs": 15, "seeds": 3,
+             "max_minutes": 30.0, "args": "full_args",
+             "recipes": {"vision": "vision/mnist", "nlp": "nlp/sst2", "speech": "speech/fsdd-strings"}},
 }
+"""A domain's runs start from its preset recipe when recipes/ holds it, else from Domain.quick_args/full_args."""
 
 
 @dataclass
@@ -56,6 +61,9 @@ class CompareConfig:
     max_minutes: float = 0.0
     """Training budget per run (0 = the preset's)."""
     seed: int = 0
+    """First seed; a grid point's seeds are SEED .. SEED+SEEDS-1."""
+    seeds: int = 0
+    """Seeds per grid point (0 = the preset's: 1 quick, 3 full); the report shows mean ± std and 95% CI."""
     out: str = "runs/compare"
     baselines: bool = True
     """Also run each domain's classical baseline (logreg, tfidf...)."""
@@ -74,6 +82,7 @@ class RunSpec:
     cell: Optional[str] = None
     hidden: Optional[int] = None
     baseline: Optional[str] = None
+    seed: int = 0
 
     @property
     def dataset(self) -> str:
@@ -93,7 +102,7 @@ def resolve_grid(cfg: CompareConfig, installed: dict[str, Domain]) -> tuple[dict
     for key in ("domains", "cells", "hidden"):
         if getattr(cfg, key):
             plan[key] = list(getattr(cfg, key))
-    for key in ("epochs", "max_minutes"):
+    for key in ("epochs", "max_minutes", "seeds"):
         if getattr(cfg, key):
             plan[key] = getattr(cfg, key)
     check_plan(plan, installed, source=f"grid file {cfg.grid}" if cfg.grid else "flags")
@@ -163,16 +172,29 @@ def _read_grid_file(path: str) -> dict:
         raise ConfigError(f"compare: cannot read grid file {path}: not valid YAML ({where}{reason})") from None
     if not isinstance(grid, dict):
         raise ConfigError(f"compare: grid file {path} must hold a mapping")
-    allowed = {"domains", "cells", "hidden", "epochs", "max_minutes", "extra", "domain_args"}
+    allowed = {"domains", "cells", "hidden", "epochs", "max_minutes", "extra", "domain_args", "seeds", "recipes"}
     unknown = set(grid) - allowed
     if unknown:
         raise ConfigError(f"compare: grid file {path}: unknown field(s) {sorted(unknown)}")
     return grid
 
 
+def _base_args(name: str, domain: Domain, plan: dict) -> list[str]:
+    """A grid file's domain_args, else the preset's recipe for the domain, else its preset flag list."""
+    from core.engine.recipes import list_recipes
+
+    if name in plan["domain_args"]:
+        return [str(a) for a in plan["domain_args"][name]]
+    recipe = plan.get("recipes", {}).get(name)
+    if recipe and recipe in list_recipes():
+        return ["--recipe", recipe]
+    return list(getattr(domain, plan["args"]))
+
+
 def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out: Path) -> list[RunSpec]:
-    base = [str(a) for a in plan["domain_args"].get(name, getattr(domain, plan["args"]))]
-    budget = ["--seed", str(cfg.seed), "--no-progress"]
+    base = _base_args(name, domain, plan)
+    seeds = [cfg.seed + k for k in range(max(int(plan.get("seeds") or 1), 1))]
+    budget = ["--no-progress"]
     if plan.get("epochs"):
         budget += ["--epochs", str(plan["epochs"])]
     if plan.get("max_minutes"):
@@ -181,14 +203,15 @@ def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out:
     runs = []
     for cell in plan["cells"]:
         for hidden in plan["hidden"]:
-            run_out = out / name / f"{cell}-h{hidden}"
-            args = base + budget + ["--cell", cell, "--hidden", str(hidden)] + extra
-            runs.append(RunSpec(name, f"{cell}-h{hidden}", args, run_out, cell=cell, hidden=int(hidden)))
+            for seed in seeds:
+                label = f"{cell}-h{hidden}" + (f"-s{seed}" if len(seeds) > 1 else "")
+                args = base + budget + ["--seed", str(seed), "--cell", cell, "--hidden", str(hidden)] + extra
+                runs.append(RunSpec(name, label, args, out / name / label, cell=cell, hidden=int(hidden), seed=seed))
     if cfg.baselines and domain.run_baseline is not None and domain.baseline_name:
         run_out = out / name / f"baseline-{domain.baseline_name}"
         args = base + ["--baseline", domain.baseline_name, "--seed", str(cfg.seed), "--no-progress"] + extra
         runs.append(RunSpec(name, f"baseline-{domain.baseline_name}", args, run_out,
-                            baseline=domain.baseline_name))
+                            baseline=domain.baseline_name, seed=cfg.seed))
     return runs
 
 

@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from core.tools import report_plots
+from core.tools.seed_stats import SeedSummary, within_noise
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RunRecord:
     hidden: int | None = None
     baseline: str | None = None
     dataset: str = ""
+    seed: int | None = None
     test: dict = field(default_factory=dict)
     params: int | None = None
     train_seconds: float | None = None
@@ -46,7 +48,8 @@ def primary_metric(test: dict, final: dict | None = None) -> tuple[str, str]:
 
 def load_record(run, result: dict) -> RunRecord:
     record = RunRecord(run.domain, run.name, result.get("status", "missing"), result.get("note", ""),
-                       run.out, run.cell, run.hidden, run.baseline, dataset=run.dataset)
+                       run.out, run.cell, run.hidden, run.baseline, dataset=run.dataset,
+                       seed=getattr(run, "seed", None))
     final_path = run.out / "final.json"
     if final_path.exists():
         final = json.loads(final_path.read_text())
@@ -88,27 +91,63 @@ def domain_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def _grouped(records: list[RunRecord]) -> dict[tuple[str, int | None], list[RunRecord]]:
+    """A domain's scored RNN runs by grid point (cell, hidden): one record per seed."""
+    groups: dict[tuple[str, int | None], list[RunRecord]] = {}
+    for r in records:
+        if r.cell and r.test.get("_monitor") in r.test:
+            groups.setdefault((r.cell, r.hidden), []).append(r)
+    return groups
+
+
+def _summary(group: list[RunRecord]) -> SeedSummary:
+    return SeedSummary(tuple(float(r.test[r.test["_monitor"]]) for r in group))
+
+
+def seeds_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    """One row per grid point: the test metric's mean ± std and 95% CI over its seeds."""
+    head = ["cell", "hidden", "seeds", "test metric", "mean ± std [95% CI]"]
+    rows = []
+    for (cell, hidden), group in sorted(_grouped(records).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        rows.append([cell, _fmt(hidden), ", ".join(_fmt(r.seed) for r in group), group[0].test["_monitor"],
+                     _summary(group).text()])
+    return head, rows
+
+
 def cross_table(by_domain: dict[str, list[RunRecord]]) -> tuple[list[str], list[list[str]]]:
-    """Cells as rows, domains as columns: each cell's metric and its rank in that domain."""
+    """Cells as rows, domains as columns: each cell's mean metric over seeds and its rank in that domain.
+
+    A cell's best grid point (by mean) stands for it. ``~`` marks a rank whose difference from the
+    cell ranked just above it is within noise (Welch's t-test p >= 0.05, core.tools.seed_stats).
+    """
     cells = sorted({r.cell for recs in by_domain.values() for r in recs if r.cell})
     head = ["cell"] + list(by_domain)
     ranks: dict[tuple[str, str], str] = {}
     for domain, recs in by_domain.items():
-        scored = [r for r in recs if r.cell and r.test.get("_monitor") in r.test]
-        best_per_cell: dict[str, RunRecord] = {}
-        for r in scored:
-            metric, mode = r.test["_monitor"], r.test["_mode"]
-            sign = 1 if mode == "max" else -1
-            if r.cell not in best_per_cell or sign * r.test[metric] > sign * best_per_cell[r.cell].test[metric]:
-                best_per_cell[r.cell] = r
-        order = sorted(best_per_cell.values(),
-                       key=lambda r: -r.test[r.test["_monitor"]] if r.test["_mode"] == "max" else r.test[r.test["_monitor"]])
-        values = [r.test[r.test["_monitor"]] for r in order]
-        for r, value in zip(order, values):
-            rank = values.index(value) + 1  # ties share the better rank
-            ranks[(r.cell, domain)] = f"{r.test['_monitor']} {value:.4f} (#{rank})"
+        groups = _grouped(recs)
+        if not groups:
+            continue
+        sign = 1 if next(iter(groups.values()))[0].test["_mode"] == "max" else -1
+        best: dict[str, SeedSummary] = {}
+        for (cell, _), group in groups.items():
+            summary = _summary(group)
+            if cell not in best or sign * summary.mean > sign * best[cell].mean:
+                best[cell] = summary
+        order = sorted(best.items(), key=lambda kv: -sign * kv[1].mean)
+        metric = next(iter(groups.values()))[0].test["_monitor"]
+        means = [summary.mean for _, summary in order]
+        for position, (cell, summary) in enumerate(order):
+            rank = means.index(summary.mean) + 1  # ties share the better rank
+            noise = position > 0 and within_noise(order[position - 1][1].values, summary.values)
+            spread = f" ± {summary.std:.4f}" if summary.n > 1 else ""
+            ranks[(cell, domain)] = f"{metric} {summary.mean:.4f}{spread} (#{rank}{' ~' if noise else ''})"
     rows = [[cell] + [ranks.get((cell, d), "-") for d in by_domain] for cell in cells]
     return head, rows
+
+
+NOISE_NOTE = ("Ranks order cells by their mean test metric over seeds. `~` marks a rank whose difference from the "
+              "cell ranked just above it is within noise: Welch's t-test p >= 0.05 (two-sided, unequal variances). "
+              "With one seed per cell no test is possible and no rank is marked.")
 
 
 def hardware_line() -> str:
@@ -145,6 +184,8 @@ def write_report(out: Path, runs: list, results: dict, installed: dict) -> Path:
     plots = report_plots.make_all(out, by_domain, installed)
     sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = [
         (f"Domain: {d}", domain_table(recs)) for d, recs in by_domain.items()]
+    if any(r.seed is not None and r.cell for r in records) and len({r.seed for r in records if r.cell}) > 1:
+        sections += [(f"Domain: {d}, over seeds", seeds_table(recs)) for d, recs in by_domain.items()]
     sections.append(("Across modalities (cell rank per domain)", cross_table(by_domain)))
     md = ["# rnnsuite compare report", "", hardware_line(), ""]
     page = ["<!doctype html><meta charset='utf-8'><title>rnnsuite compare</title>",
@@ -152,8 +193,10 @@ def write_report(out: Path, runs: list, results: dict, installed: dict) -> Path:
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 7px}</style>",
             "<h1>rnnsuite compare report</h1>", f"<p>{html.escape(hardware_line())}</p>"]
     for title, (head, rows) in sections:
-        md += [f"## {title}", "", _md_table(head, rows), ""]
-        page += [f"<h2>{html.escape(title)}</h2>", _html_table(head, rows)]
+        note = [NOISE_NOTE, ""] if title.startswith("Across") else []
+        md += [f"## {title}", "", *note, _md_table(head, rows), ""]
+        page += [f"<h2>{html.escape(title)}</h2>", *[f"<p>{html.escape(n)}</p>" for n in note if n],
+                 _html_table(head, rows)]
     for title, png in plots:
         md += [f"## {title}", "", f"![{title}]({png.relative_to(out)})", ""]
         data = base64.b64encode(png.read_bytes()).decode()
