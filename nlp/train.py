@@ -27,6 +27,7 @@ from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
 from nlp.task import build_task
+from nlp.predictor import load_predictor
 
 
 @dataclass
@@ -91,6 +92,7 @@ class NlpConfig(RunConfig):
 
 
 DOMAIN = Domain(
+    load_predictor=load_predictor,
     name="nlp",
     config_cls=NlpConfig,
     build_data=build_data,

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -45,6 +46,8 @@ class Domain:
     - ``build_task(cfg, meta) -> Task``
     - ``run_baseline(cfg, data) -> dict`` test metrics of the classical baseline
       (optional); core writes the run directory around it.
+    - ``load_predictor(checkpoint, device) -> Predictor`` (optional): raw inputs -> results,
+      the one inference path of the CLIs, benchmarks and server (``core.engine.predictor``).
     """
 
     name: str
@@ -62,6 +65,8 @@ class Domain:
     """Flags for the ``quick`` compare preset (embedded data, small budget)."""
     full_args: list[str] = field(default_factory=list)
     """Flags for the ``full`` compare preset (real data under $RNNSUITE_DATA)."""
+    load_predictor: Optional[Callable[[Path, torch.device], Any]] = None
+    """Checkpoint -> ``core.engine.predictor.Predictor`` (models loaded once, eval mode)."""
 
 
 ENTRY_POINT_GROUP = "rnnsuite.domains"
