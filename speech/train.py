@@ -19,6 +19,7 @@ from core.engine.run import train_main
 from speech.data import build_data
 from speech.model import build_model
 from speech.task import build_task
+from speech.predictor import load_predictor
 
 
 @dataclass
@@ -77,6 +78,7 @@ class SpeechConfig(RunConfig):
 
 
 DOMAIN = Domain(
+    load_predictor=load_predictor,
     name="speech",
     config_cls=SpeechConfig,
     build_data=build_data,
