@@ -5,6 +5,7 @@
     rnnsuite DOMAIN [flags]               the same, shorter
     rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
     rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
+    rnnsuite serve --checkpoint CKPT ...  HTTP API and demo page (core.tools.serve, docs/SERVING.md)
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -19,7 +20,8 @@ from typing import Callable, Optional, Sequence
 from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
-HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main"}
+HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
+         "serve": "core.tools.serve.cli:main"}
 
 
 def find_domain(name: str) -> Domain:
