@@ -10,7 +10,6 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
 
 import torch
 from torch import Tensor, nn
@@ -85,7 +84,7 @@ class NlpPredictor:
         return results
 
 
-def load_predictor(checkpoint: Union[str, Path], device: Union[str, torch.device] = "cpu") -> NlpPredictor:
+def load_predictor(checkpoint: str | Path, device: str | torch.device = "cpu") -> NlpPredictor:
     model, config, meta = load_model(checkpoint, domain="nlp", build_model=build_model, device=device,
                                      check_state=lambda state: check_vocabulary(state, str(checkpoint)))
     info = base_info(checkpoint, domain="nlp", model=model, config=config)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -101,7 +100,7 @@ class SpeechPredictor:
         return StatefulStream(self) if self.streamable else WindowedStream(self)
 
 
-def load_predictor(checkpoint: Union[str, Path], device: Union[str, torch.device] = "cpu", **options) -> SpeechPredictor:
+def load_predictor(checkpoint: str | Path, device: str | torch.device = "cpu", **options) -> SpeechPredictor:
     """``options``: beam, lexicon, lm, lm_weight, segment_seconds (see SpeechPredictor)."""
     model, config, meta = load_model(checkpoint, domain="speech", build_model=build_model, device=device)
     info = base_info(checkpoint, domain="speech", model=model, config=config)

@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
 
 import torch
 from torch import Tensor, nn
@@ -41,8 +40,8 @@ class VisionPredictor:
                      "channels": meta["channels"], "mode": meta["mode"]}
 
     @classmethod
-    def from_checkpoint(cls, path: Union[str, Path], *, mode: str | None = None,
-                        device: Union[str, torch.device] = "cpu") -> "VisionPredictor":
+    def from_checkpoint(cls, path: str | Path, *, mode: str | None = None,
+                        device: str | torch.device = "cpu") -> VisionPredictor:
         model, config, meta = load_model(path, domain="vision", build_model=build_model, device=device)
         return cls(model=model, meta=meta, info=base_info(path, domain="vision", model=model, config=config),
                    mode=mode)
@@ -88,5 +87,5 @@ class VisionPredictor:
         return self.predict_tensors([self.to_tensor(image) for image in inputs], explain=explain)
 
 
-def load_predictor(checkpoint: Union[str, Path], device: Union[str, torch.device] = "cpu") -> VisionPredictor:
+def load_predictor(checkpoint: str | Path, device: str | torch.device = "cpu") -> VisionPredictor:
     return VisionPredictor.from_checkpoint(checkpoint, device=device)

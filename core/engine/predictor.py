@@ -15,9 +15,10 @@ loading a model without importing the domain's training code (start-up cost), an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Optional, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -36,17 +37,17 @@ class Predictor(Protocol):
         ...
 
 
-def run_dir(checkpoint: Union[str, Path]) -> Path:
+def run_dir(checkpoint: str | Path) -> Path:
     """The run folder of ``RUN/checkpoints/best.pt`` (or the checkpoint's folder when it is elsewhere)."""
     parent = Path(checkpoint).resolve().parent
     return parent.parent if parent.name == "checkpoints" else parent
 
 
-def run_name(checkpoint: Union[str, Path]) -> str:
+def run_name(checkpoint: str | Path) -> str:
     return run_dir(checkpoint).name
 
 
-def read_metrics(checkpoint: Union[str, Path]) -> dict:
+def read_metrics(checkpoint: str | Path) -> dict:
     """Test metrics from ``final.json`` beside the run ({} when absent or unreadable)."""
     path = run_dir(checkpoint) / "final.json"
     try:
@@ -65,9 +66,9 @@ def config_view(config: dict, *, source: str) -> SimpleNamespace:
     return SimpleNamespace(**config)
 
 
-def load_model(checkpoint: Union[str, Path], *, domain: str, build_model: Callable[[Any, dict], nn.Module],
-               device: Union[str, torch.device] = "cpu",
-               check_state: Optional[Callable[[dict], None]] = None) -> tuple[nn.Module, dict, dict]:
+def load_model(checkpoint: str | Path, *, domain: str, build_model: Callable[[Any, dict], nn.Module],
+               device: str | torch.device = "cpu",
+               check_state: Callable[[dict], None] | None = None) -> tuple[nn.Module, dict, dict]:
     """(model in eval mode on ``device``, config dict, meta) from a checkpoint of ``domain``.
 
     CheckpointError (one line) for a missing, corrupt or other-domain file, or weights that do not fit;
@@ -85,7 +86,7 @@ def load_model(checkpoint: Union[str, Path], *, domain: str, build_model: Callab
     return model.to(device).eval(), config, state["meta"]
 
 
-def base_info(checkpoint: Union[str, Path], *, domain: str, model: nn.Module, config: dict) -> dict:
+def base_info(checkpoint: str | Path, *, domain: str, model: nn.Module, config: dict) -> dict:
     """The domain-independent part of ``Predictor.info``."""
     return {"name": run_name(checkpoint), "domain": domain, "checkpoint": str(checkpoint),
             "params": int(sum(p.numel() for p in model.parameters())),

@@ -4,8 +4,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
-
-from helpers import digit_png, spoken, wav_bytes
+from serve_helpers import digit_png, spoken, wav_bytes
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from core.errors import ConfigError, RnnsuiteError
 from core.tools.serve.inputs import Limits
@@ -64,7 +64,7 @@ def build(args: argparse.Namespace):
     return create_app(models, limits=limits, workers=args.workers, queue_size=args.queue, timeout_s=args.timeout)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         _check(args)

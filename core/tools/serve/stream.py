@@ -9,6 +9,7 @@ window, see ``speech.streaming``). Problems are ``{"error": line}`` followed by 
 """
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -61,7 +62,7 @@ async def stream_transcription(websocket: WebSocket, served: ServedModel | None,
                 if received > limits.max_stream_seconds * rate:
                     return await _refuse(websocket, f"stream longer than {limits.max_stream_seconds:g} s",
                                          CLOSE_TOO_BIG)
-                partial = await pool.run(lambda: session.push(samples), force=True)
+                partial = await pool.run(functools.partial(session.push, samples), force=True)
                 await websocket.send_json({"partial": partial})
             elif text is not None and _is_end(text):
                 final = await pool.run(session.finish, force=True)
