@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from core.engine.predictor import base_info, load_model
+from core.engine.predictor import base_info, load_model, model_device
 from core.errors import CheckpointError
 from core.nn.sequence import pad_sequences
 from nlp.data import encode_text
@@ -40,7 +40,7 @@ class NlpPredictor:
         self.vocab = Vocab.from_meta(meta.get("vocab") or {})
         self.classes = [str(c) for c in meta["classes"]]
         self.max_tokens = int(meta.get("max_tokens") or 0) or MAX_TOKENS_FALLBACK
-        self.device = next(model.parameters()).device
+        self.device = model_device(model)
         self.info = {**info, "classes": self.classes, "level": self.vocab.level}
 
     def encode(self, text: str) -> list[int]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from core.engine.predictor import base_info, load_model
+from core.engine.predictor import base_info, load_model, model_device
 from speech.audio import resample
 from speech.data import logmel_from, model_inputs, utterance_mean_removed, wave_features
 from speech.decode import BeamDecoder, greedy_decode
@@ -48,7 +48,7 @@ class SpeechPredictor:
         self.segment_seconds = segment_seconds or (min(SEGMENT_SECONDS, trained) if trained else SEGMENT_SECONDS)
         self.beam = (BeamDecoder(self.vocab, beam_size=beam, lexicon=meta["train_words"] if lexicon else None,
                                  lm=lm, lm_weight=lm_weight) if beam or lm or lexicon else None)
-        self.device = next(model.parameters()).device
+        self.device = model_device(model)
         backbone = getattr(model, "backbone", None)
         self.streamable = getattr(backbone, "num_directions", 2) == 1 and not self.cmn
         self.info = {**(info or {}), "vocabulary": list(self.vocab.tokens), "sample_rate": self.sample_rate,

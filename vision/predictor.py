@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from core.engine.predictor import base_info, load_model
+from core.engine.predictor import base_info, load_model, model_device
 from vision.data import ImageToSequence
 from vision.model import build_model
 from vision.sources import rgb_from_image, to_channels
@@ -35,7 +35,7 @@ class VisionPredictor:
         self.model, self.meta = model.eval(), meta
         self.encoder = ImageToSequence.from_meta(meta, mode=mode)  # CheckpointError on a mode mismatch
         self.classes = [str(c) for c in meta["classes"]]
-        self.device = next(model.parameters()).device
+        self.device = model_device(model)
         self.info = {**(info or {}), "classes": self.classes, "height": meta["height"], "width": meta["width"],
                      "channels": meta["channels"], "mode": meta["mode"]}
 

@@ -86,6 +86,12 @@ def load_model(checkpoint: str | Path, *, domain: str, build_model: Callable[[An
     return model.to(device).eval(), config, state["meta"]
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where the model's parameters live (cpu for a wrapper without parameters, e.g. an ONNX session)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def base_info(checkpoint: str | Path, *, domain: str, model: nn.Module, config: dict) -> dict:
     """The domain-independent part of ``Predictor.info``."""
     return {"name": run_name(checkpoint), "domain": domain, "checkpoint": str(checkpoint),

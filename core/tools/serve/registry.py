@@ -48,8 +48,10 @@ def unique_names(checkpoints: list[str]) -> list[str]:
 
 def load_one(checkpoint: str, *, backend: str, device: torch.device):
     if backend == "onnxruntime":
-        from core.tools.export import load_onnx_predictor  # optional backend: imported only when asked for
-
+        try:
+            from core.tools.export import load_onnx_predictor  # optional backend: imported only when asked for
+        except ImportError as err:
+            raise ConfigError(f"--backend onnxruntime: cannot load the ONNX exporter ({err})") from None
         return load_onnx_predictor(checkpoint)
     from core.tools.cli import find_domain
 
