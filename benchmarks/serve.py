@@ -177,12 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audio-rate", type=float, default=2.0, help="requests/s of the paced audio phase")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", default="torch", help="torch | onnxruntime (rnnsuite serve --backend)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve.json"))
     args = parser.parse_args(argv)
     checkpoints = [getattr(args, d) for d in ("nlp", "vision", "speech") if getattr(args, d)]
     if not checkpoints:
         parser.error("give at least one of --nlp, --vision, --speech")
-    server = start_server([Path(c) for c in checkpoints], extra=["--workers", str(args.workers)])
+    server = start_server([Path(c) for c in checkpoints], extra=["--workers", str(args.workers),
+                                                                            "--backend", args.backend])
     try:
         models = {m["name"]: m for m in httpx.get(f"{server.url}/v1/models").json()["models"]}
         rate = next((m["sample_rate"] for m in models.values() if m["domain"] == "speech"), 16000)
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     report = {"command": "python -m benchmarks.serve " + " ".join(argv or sys.argv[1:]),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "workers": args.workers, "server_peak_rss_mb": rss,
+              "workers": args.workers, "backend": args.backend, "server_peak_rss_mb": rss,
               "models": {m["name"]: {k: m.get(k) for k in ("domain", "params", "cell", "bidirectional")}
                          for m in models.values()},
               "results": results}
