@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = [getattr(args, d) for d in ("nlp", "vision", "speech") if getattr(args, d)]
     if not checkpoints:
         parser.error("give at least one of --nlp, --vision, --speech")
-    server = start_server([Path(c) for c in checkpoints], extra=["--workers", str(args.workers),
-                                                                            "--backend", args.backend])
+    flags = ["--workers", str(args.workers), "--backend", args.backend]
+    server = start_server([Path(c) for c in checkpoints], extra=flags)
     try:
         models = {m["name"]: m for m in httpx.get(f"{server.url}/v1/models").json()["models"]}
         rate = next((m["sample_rate"] for m in models.values() if m["domain"] == "speech"), 16000)
