@@ -25,16 +25,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
-from torch import Tensor
 
-from core.engine.checkpoint import load_checkpoint, load_for_inference
 from core.errors import CheckpointError, RnnsuiteError
-from core.nn.sequence import pad_sequences
-from nlp.data import encode_text
-from nlp.vocab import PAD_ID, Vocab
-
-MAX_TOKENS_FALLBACK = 5000
-"""Token cap when the checkpoint kept whole texts (max_tokens 0): keeps one huge line cheap."""
+from nlp.predictor import NlpPredictor, load_predictor
 
 
 @dataclass
@@ -65,31 +58,12 @@ def decode_input(raw: bytes | str) -> tuple[Optional[str], str]:
     return text, note
 
 
-def load_checked(checkpoint: str) -> tuple[torch.nn.Module, dict, Vocab]:
-    """Model, meta and vocabulary; CheckpointError when the vocabulary does not fit the weights."""
-    from nlp.train import DOMAIN
-
-    state = load_checkpoint(checkpoint, domain=DOMAIN.name)
-    vocab = Vocab.from_meta(state["meta"].get("vocab") or {})
-    weights = state["model"]
-    rows = weights.get("front.embedding.weight", weights.get("embedding.weight"))  # the latter: older runs
-    if rows is None or rows.shape[0] != len(vocab):
-        found = "no embedding" if rows is None else f"an embedding of {rows.shape[0]} rows"
-        raise CheckpointError(f"{checkpoint}: vocabulary has {len(vocab)} tokens but the model has {found}")
-    model, _, meta = load_for_inference(checkpoint, DOMAIN)
-    return model, meta, vocab
-
-
-Member = tuple[torch.nn.Module, dict, Vocab]
-"""One checkpoint of an ensemble: model, meta, vocabulary (``load_checked``)."""
-
-
-def check_members(members: Sequence[Member], names: Sequence[str]) -> list[str]:
+def check_members(members: Sequence[NlpPredictor], names: Sequence[str]) -> list[str]:
     """The shared class list; CheckpointError naming the first checkpoint that disagrees."""
-    classes = list(members[0][1]["classes"])
-    for (_, meta, _), name in zip(members[1:], names[1:]):
-        if list(meta["classes"]) != classes:
-            raise CheckpointError(f"{name}: classes {list(meta['classes'])} differ from {names[0]}'s {classes}")
+    classes = members[0].classes
+    for member, name in zip(members[1:], names[1:]):
+        if member.classes != classes:
+            raise CheckpointError(f"{name}: classes {member.classes} differ from {names[0]}'s {classes}")
     return classes
 
 
@@ -110,22 +84,7 @@ def _prepare(inputs: Sequence[bytes | str], max_chars: int) -> tuple[list[Verdic
     return verdicts, usable
 
 
-def _member_probs(member: Member, texts: list[str], batch_size: int) -> tuple[list[int], Tensor]:
-    """Class probabilities (N', C) of one member for the texts that have tokens in its vocabulary."""
-    model, meta, vocab = member
-    max_tokens = int(meta.get("max_tokens") or 0) or MAX_TOKENS_FALLBACK
-    encoded = [(i, torch.tensor(ids, dtype=torch.long)) for i, text in enumerate(texts)
-               if (ids := encode_text(text, vocab, max_tokens))]
-    encoded.sort(key=lambda item: len(item[1]))  # similar lengths per batch: little padding
-    probs = []
-    for start in range(0, len(encoded), batch_size):
-        ids, lengths = pad_sequences([t for _, t in encoded[start:start + batch_size]], padding_value=PAD_ID)  # (B, T)
-        probs.append(torch.softmax(model(ids, lengths).float(), dim=-1))  # (B, C)
-    return [i for i, _ in encoded], torch.cat(probs) if probs else torch.zeros(0, len(meta["classes"]))
-
-
-@torch.no_grad()
-def predict(members: Sequence[Member], inputs: Sequence[bytes | str], *, max_chars: int = 100_000,
+def predict(members: Sequence[NlpPredictor], inputs: Sequence[bytes | str], *, max_chars: int = 100_000,
             batch_size: int = 64, names: Optional[Sequence[str]] = None) -> list[Verdict]:
     """A Verdict per input (mean class probabilities over ``members``); bad inputs carry a reason.
 
@@ -137,7 +96,7 @@ def predict(members: Sequence[Member], inputs: Sequence[bytes | str], *, max_cha
     total = torch.zeros(len(texts), len(classes))  # (N, C) summed probabilities
     voters = torch.zeros(len(texts))  # (N,) members that found tokens in the text
     for member in members:
-        rows, probs = _member_probs(member, texts, batch_size)
+        rows, probs = member.probabilities(texts, batch_size=batch_size)
         total[rows] += probs
         voters[rows] += 1
     for (verdict, _), row, count in zip(usable, total, voters.tolist()):
@@ -180,7 +139,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         inputs: list[bytes | str] = list(args.texts) + (read_file_lines(args.file) if args.file else [])
         if not inputs:
             raise RnnsuiteError("nothing to classify: give texts or --file")
-        members = [load_checked(path) for path in args.checkpoint]
+        members = [load_predictor(path) for path in args.checkpoint]
         verdicts = predict(members, inputs, max_chars=args.max_chars, names=args.checkpoint)
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -23,6 +23,7 @@ from core.errors import ConfigError
 from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
+from nlp.predictor import load_predictor
 
 
 @dataclass
@@ -80,6 +81,7 @@ class NlpConfig(RunConfig):
 
 
 DOMAIN = Domain(
+    load_predictor=load_predictor,
     name="nlp",
     config_cls=NlpConfig,
     build_data=build_data,

@@ -40,6 +40,17 @@ class Featurized:
     keys: list[str]
 
 
+def wave_features(wave: Tensor, logmel: LogMel) -> Tensor:
+    """(N,) waveform -> (T, F) float16 log-mels: what the training cache holds and what transcription
+    computes (half precision halves the cache; log-mels fit), so both see the same numbers."""
+    return logmel(wave).half()
+
+
+def model_inputs(feat: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """Stored features (T, F) -> the model's float32 inputs, normalised by the training statistics."""
+    return (feat.float() - mean) / std
+
+
 def log(message: str) -> None:
     print(f"speech: {message}", file=sys.stderr)
 
@@ -58,7 +69,7 @@ def featurize(clips: list[Clip], logmel: LogMel, *, name: str, progress: bool = 
             errors.append(str(err))
             log(f"skipped: {err}")
             continue
-        out.features.append(logmel(wave).half())  # half precision halves the cache; log-mels fit
+        out.features.append(wave_features(wave, logmel))
         out.texts.append(clip.text)
         out.keys.append(clip.key)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +120,7 @@ class SpeechDataset(Dataset):
         return len(self.features)
 
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
-        feat = (self.features[i].float() - self.mean) / self.std  # (T, F)
+        feat = model_inputs(self.features[i], self.mean, self.std)  # (T, F)
         if self.augment is not None:
             feat = self.augment(feat)  # masks write 0 = the training mean
         return feat, torch.tensor(self.targets[i], dtype=torch.long)

@@ -18,6 +18,7 @@ from core.errors import ConfigError
 from core.engine.run import train_main
 from speech.data import build_data
 from speech.model import build_model
+from speech.predictor import load_predictor
 from speech.task import build_eval_task, build_task
 
 
@@ -82,6 +83,7 @@ class SpeechConfig(RunConfig):
 
 
 DOMAIN = Domain(
+    load_predictor=load_predictor,
     name="speech",
     config_cls=SpeechConfig,
     build_data=build_data,

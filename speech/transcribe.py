@@ -2,7 +2,9 @@
 
     python -m speech.transcribe --checkpoint RUN/checkpoints/best.pt a.wav b.flac [--beam 16 --lexicon]
 
-Prints ``FILE<TAB>TRANSCRIPT`` per file, then a real-time-factor summary (processing
+Recordings longer than ``--segment-seconds`` (a minute of several sentences, say) are cut at
+their quietest moments and transcribed piece by piece (``speech.segment``), so memory stays
+bounded. Prints ``FILE<TAB>TRANSCRIPT`` per file, then a real-time-factor summary (processing
 seconds / audio seconds). A bad file is reported on stderr and the others go on;
 the exit status is 1 when any file failed, 2 for a bad checkpoint or flag.
 """
@@ -14,42 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import Tensor, nn
-
-from core.engine.checkpoint import load_for_inference
-from core.errors import ConfigError, RnnsuiteError
+from core.errors import RnnsuiteError
 from speech.audio import load_audio
-from speech.data import check_pipeline_meta, logmel_from, utterance_mean_removed
-from speech.decode import BeamDecoder, greedy_decode
-from speech.text import Vocab
+from speech.predictor import SpeechPredictor, load_predictor
 
-
-class Transcriber:
-    """Waveform -> text with the checkpoint's own feature pipeline and vocabulary."""
-
-    def __init__(self, *, model: nn.Module, meta: dict, beam: int = 0, lexicon: bool = False,
-                 lm: str | None = None, lm_weight: float = 0.5):
-        check_pipeline_meta(meta)
-        self.model, self.meta = model.eval(), meta
-        self.logmel = logmel_from(meta["features"])
-        self.mean, self.std = meta["mean"], meta["std"]
-        self.vocab = Vocab.from_meta(meta["vocab"])
-        self.sample_rate = int(meta["features"]["sample_rate"])
-        self.beam = (BeamDecoder(self.vocab, beam_size=beam, lexicon=meta["train_words"] if lexicon else None,
-                                 lm=lm, lm_weight=lm_weight) if beam or lm or lexicon else None)
-
-    @torch.no_grad()
-    def __call__(self, wave: Tensor) -> str:
-        feat = self.logmel(wave)  # (T, F)
-        if self.meta["features"].get("cmn"):
-            feat = utterance_mean_removed(feat)
-        feat = (feat - self.mean) / self.std
-        lengths = torch.tensor([feat.shape[0]])
-        logits, out_lengths = self.model(feat.unsqueeze(0), lengths)  # (1, T', V)
-        if self.beam is not None:
-            return self.beam(logits.log_softmax(-1), out_lengths)[0]
-        return greedy_decode(logits, out_lengths, self.vocab)[0]
+Transcriber = SpeechPredictor
+"""The name this module used to export; ``transcriber.transcribe(wave)`` gives the text."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,7 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lexicon", action="store_true", help="restrict the beam to the training words")
     parser.add_argument("--lm", default=None, help="KenLM n-gram file (ARPA or binary) for the beam")
     parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--max-seconds", type=float, default=None, help="skip longer files (default: the run's)")
+    parser.add_argument("--max-seconds", type=float, default=0.0, help="skip files longer than this (0 = none)")
+    parser.add_argument("--segment-seconds", type=float, default=None,
+                        help="longer recordings are cut at their quietest moments into pieces of at most this "
+                             "length (default: 20 s, or the run's --max-seconds when shorter)")
     return parser.parse_args(argv)
 
 
@@ -78,22 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_args(args)
-        from speech.train import DOMAIN
-
-        model, _, meta = load_for_inference(args.checkpoint, DOMAIN)
-        transcriber = Transcriber(model=model, meta=meta, beam=args.beam, lexicon=args.lexicon,
-                                  lm=args.lm, lm_weight=args.lm_weight)
+        transcriber = load_predictor(args.checkpoint, beam=args.beam, lexicon=args.lexicon, lm=args.lm,
+                                     lm_weight=args.lm_weight, segment_seconds=args.segment_seconds)
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    max_seconds = meta.get("max_seconds", 0.0) if args.max_seconds is None else args.max_seconds
     audio_seconds = busy_seconds = 0.0
     failed = 0
     for name in args.files:
         started = time.perf_counter()
         try:
-            wave = load_audio(Path(name), sample_rate=transcriber.sample_rate, max_seconds=max_seconds)
-            text = transcriber(wave)
+            wave = load_audio(Path(name), sample_rate=transcriber.sample_rate, max_seconds=args.max_seconds)
+            text = transcriber.transcribe(wave)
         except RnnsuiteError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1

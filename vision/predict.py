@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 
 from core.errors import DataError, RnnsuiteError
-from core.engine.checkpoint import load_for_inference
-from vision.data import ImageToSequence
+from vision.predictor import VisionPredictor
 from vision.sources import decode_image
-from vision.train import DOMAIN
+
+Predictor = VisionPredictor
+"""The name this module has always exported; the class lives in ``vision.predictor``."""
 
 
 @dataclass
@@ -33,48 +34,21 @@ class Prediction:
     probability: float
 
 
-class Predictor:
-    """A checkpoint's model and its image -> sequence pipeline.
-
-    Example:
-        predictor = Predictor.from_checkpoint("runs/digits/checkpoints/best.pt")
-        predictor.predict_files(["seven.png"])[0].label
-    """
-
-    def __init__(self, *, model: torch.nn.Module, meta: dict, mode: str | None = None):
-        self.model, self.meta = model.eval(), meta
-        self.encoder = ImageToSequence.from_meta(meta, mode=mode)  # CheckpointError on a mode mismatch
-        self.device = next(model.parameters()).device
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, *, mode: str | None = None) -> "Predictor":
-        model, _, meta = load_for_inference(path, DOMAIN)
-        return cls(model=model, meta=meta, mode=mode)
-
-    @torch.no_grad()
-    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 images (B, C, H, W) -> class probabilities (B, num_classes)."""
-        inputs = self.encoder(images).to(self.device)  # (B, T, F)
-        lengths = torch.full((len(images),), inputs.shape[1], dtype=torch.long, device=self.device)
-        return torch.softmax(self.model(inputs, lengths).float(), dim=-1).cpu()
-
-    def predict_files(self, paths: list[str | Path], *, batch_size: int = 256) -> list[Prediction | DataError]:
-        """One Prediction per readable image, one DataError (naming the file) per bad one."""
-        results: list[Prediction | DataError | None] = [None] * len(paths)
-        good: list[tuple[int, torch.Tensor]] = []
-        for i, path in enumerate(paths):
-            try:
-                good.append((i, decode_image(Path(path), height=self.meta["height"], width=self.meta["width"],
-                                             channels=self.meta["channels"])))
-            except DataError as err:
-                results[i] = err
-        for start in range(0, len(good), batch_size):
-            chunk = good[start:start + batch_size]
-            probs = self.probabilities(torch.stack([image for _, image in chunk]))  # (b, C)
-            best, index = probs.max(dim=-1)
-            for (i, _), p, k in zip(chunk, best.tolist(), index.tolist()):
-                results[i] = Prediction(str(paths[i]), self.meta["classes"][k], p)
-        return results
+def predict_files(predictor: VisionPredictor, paths: list[str | Path]) -> list[Prediction | DataError]:
+    """One Prediction per readable image, one DataError (naming the file) per bad one, in order."""
+    results: list[Prediction | DataError | None] = [None] * len(paths)
+    good: list[tuple[int, torch.Tensor]] = []
+    meta = predictor.meta
+    for i, path in enumerate(paths):
+        try:
+            good.append((i, decode_image(Path(path), height=meta["height"], width=meta["width"],
+                                         channels=meta["channels"])))
+        except DataError as err:
+            results[i] = err
+    answers = predictor.predict_tensors([image for _, image in good])
+    for (i, _), answer in zip(good, answers):
+        results[i] = Prediction(str(paths[i]), answer["label"], answer["probabilities"][answer["label"]])
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = 0
-    for result in predictor.predict_files(args.images):
+    for result in predict_files(predictor, args.images):
         if isinstance(result, DataError):
             failed += 1
             print(f"error: {result}", file=sys.stderr)

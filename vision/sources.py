@@ -129,11 +129,18 @@ def decode_rgb(path: Path, height: int, width: int) -> tuple[Tensor, bool]:
     try:
         with Image.open(path) as img:
             img.load()
-            is_grey = img.mode in GRAY_MODES
-            rgb = img.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+            return rgb_from_image(img, height, width)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
         reason = "empty file" if path.stat().st_size == 0 else (str(err).splitlines() or [type(err).__name__])[0]
         raise DataError(f"{path}: not a readable image ({reason})") from None
+
+
+def rgb_from_image(img, height: int, width: int) -> tuple[Tensor, bool]:
+    """A loaded PIL image -> uint8 (3, height, width) and whether it is grey (as training resizes)."""
+    from PIL import Image
+
+    is_grey = img.mode in GRAY_MODES
+    rgb = img.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
     array = np.asarray(rgb, dtype=np.uint8)  # (H, W, 3)
     return torch.from_numpy(array.copy()).permute(2, 0, 1), is_grey
 

@@ -22,6 +22,7 @@ from core.engine.run import train_main
 from core.errors import ConfigError
 from vision.data import build_data
 from vision.model import build_model
+from vision.predictor import load_predictor
 
 
 @dataclass
@@ -80,6 +81,7 @@ def run_baseline(cfg: VisionConfig, data: DataBundle) -> dict:
 
 
 DOMAIN = Domain(
+    load_predictor=load_predictor,
     name="vision",
     config_cls=VisionConfig,
     build_data=build_data,

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -47,6 +48,8 @@ class Domain:
     - ``build_task(cfg, meta) -> Task``
     - ``run_baseline(cfg, data) -> dict`` test metrics of the classical baseline
       (optional); core writes the run directory around it.
+    - ``load_predictor(checkpoint, device) -> Predictor`` (optional): raw inputs -> results,
+      the one inference path of the CLIs, benchmarks and server (``core.engine.predictor``).
     """
 
     name: str
@@ -69,6 +72,8 @@ class Domain:
     build_eval_task: Optional[Callable[..., Any]] = None
     """``build_eval_task(cfg, meta, *, beam, lexicon, lm) -> Task``: the task ``rnnsuite eval`` scores with
     when decoding options are given (speech: beam search, lexicon, language model); None = none offered."""
+    load_predictor: Optional[Callable[[Path, torch.device], Any]] = None
+    """Checkpoint -> ``core.engine.predictor.Predictor`` (models loaded once, eval mode)."""
 
 
 ENTRY_POINT_GROUP = "rnnsuite.domains"

@@ -7,6 +7,7 @@
     rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
     rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
     rnnsuite eval --checkpoint CKPT ...   score checkpoints (or their ensemble) on --split val|test
+    rnnsuite serve --checkpoint CKPT ...  HTTP API and demo page (core.tools.serve, docs/SERVING.md)
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -22,7 +23,8 @@ from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
 HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
-         "eval": "core.tools.eval:main"}
+         "eval": "core.tools.eval:main",
+         "serve": "core.tools.serve.cli:main"}
 
 
 def find_domain(name: str) -> Domain:
