@@ -5,6 +5,7 @@
     rnnsuite DOMAIN [flags]               the same, shorter
     rnnsuite compare [flags]              backbone grid across domains (core.tools.compare)
     rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
+    rnnsuite export --checkpoint CKPT     the model as ONNX, checked against PyTorch (core.tools.export)
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from typing import Callable, Optional, Sequence
 
 from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
-HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main"}
+HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
+         "export": "core.tools.export:main"}
 
 
 def find_domain(name: str) -> Domain:
@@ -64,7 +66,7 @@ def _hook(spec: str) -> Callable[[list[str]], int]:
         raise ConfigError(f"{module_name} is not available in this checkout yet") from None
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(__doc__.strip())
