@@ -30,7 +30,7 @@ class SequenceBatch:
     targets: Tensor | None = None
     target_lengths: Tensor | None = None
 
-    def to(self, device: torch.device | str) -> SequenceBatch:
+    def to(self, device: torch.device | str) -> "SequenceBatch":
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         for name, value in moved.items():
             if isinstance(value, Tensor):

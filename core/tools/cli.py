@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from typing import Callable, Optional, Sequence
 
 from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
@@ -66,7 +66,7 @@ def _hook(spec: str) -> Callable[[list[str]], int]:
         raise ConfigError(f"{module_name} is not available in this checkout yet") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(__doc__.strip())
