@@ -226,10 +226,13 @@ async function classifyImage(blob) {
 
 function setSpeechState(text) { $("speech-state").textContent = text; }
 
-// 16-bit little-endian PCM of float samples in [-1, 1].
+// 16-bit little-endian PCM of float samples in [-1, 1]; x * 32768 undoes the decoder's k / 32768,
+// so a 16-bit WAV reaches the server with its own samples.
 function toPcm16(samples) {
   const out = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = Math.max(-1, Math.min(1, samples[i])) * 0x7fff;
+  for (let i = 0; i < samples.length; i++) {
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768)));
+  }
   return out.buffer;
 }
 
