@@ -25,7 +25,7 @@ META = {
 }
 
 
-def config_for(domain: str, cell: str, bidirectional: bool):
+def config_for(domain: str, cell: str, bidirectional: bool, **extra):
     if domain == "nlp":
         from nlp.train import NlpConfig
 
@@ -33,17 +33,18 @@ def config_for(domain: str, cell: str, bidirectional: bool):
     if domain == "vision":
         from vision.train import VisionConfig
 
-        return VisionConfig(cell=cell, hidden=8, layers=1, bidirectional=bidirectional, pooling="last")
+        return VisionConfig(**{"cell": cell, "hidden": 8, "layers": 1, "bidirectional": bidirectional,
+                               "pooling": "last", **extra})
     from speech.train import SpeechConfig
 
     return SpeechConfig(cell=cell, hidden=8, layers=2, bidirectional=bidirectional, conv_channels=6, subsample=2)
 
 
-def tiny_checkpoint(tmp_path, domain: str, cell: str, bidirectional: bool):
+def tiny_checkpoint(tmp_path, domain: str, cell: str, bidirectional: bool, **extra):
     from core.tools.cli import find_domain
 
     torch.manual_seed(0)
-    cfg = config_for(domain, cell, bidirectional)
+    cfg = config_for(domain, cell, bidirectional, **extra)
     model = find_domain(domain).build_model(cfg, META[domain])
     path = tmp_path / f"{domain}-{cell}" / "checkpoints" / "best.pt"
     save_checkpoint(path, {"domain": domain, "config": config_to_dict(cfg), "meta": META[domain],
@@ -55,12 +56,16 @@ def run_onnx(session, inputs, lengths):
     return session.run(None, {"inputs": inputs.numpy(), "lengths": lengths.numpy()})
 
 
-@pytest.mark.parametrize("domain,cell,bidirectional", [
-    ("nlp", "lstm", True), ("nlp", "gru", False), ("vision", "rnn", True), ("vision", "mingru", False),
-    ("speech", "gru", True), ("speech", "lstm", False), ("speech", "minlstm", True),
+STACKED = {"layers": 3, "layer_norm": True, "residual": True}
+
+
+@pytest.mark.parametrize("domain,cell,bidirectional,extra", [
+    ("nlp", "lstm", True, {}), ("nlp", "gru", False, {}), ("vision", "rnn", True, {}),
+    ("vision", "mingru", False, {}), ("vision", "gru", True, STACKED), ("speech", "gru", True, {}),
+    ("speech", "lstm", False, {}), ("speech", "minlstm", True, {}),
 ])
-def test_onnx_matches_torch_on_padded_mixed_lengths(tmp_path, capsys, domain, cell, bidirectional):
-    checkpoint = tiny_checkpoint(tmp_path, domain, cell, bidirectional)
+def test_onnx_matches_torch_on_padded_mixed_lengths(tmp_path, capsys, domain, cell, bidirectional, extra):
+    checkpoint = tiny_checkpoint(tmp_path, domain, cell, bidirectional, **extra)
     out = tmp_path / "model.onnx"
     assert cli.main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--out", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
