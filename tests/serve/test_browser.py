@@ -1,9 +1,10 @@
 """The demo page in a real browser: headless Debian Chromium driven by Playwright's Python API.
 
 ``rnnsuite serve`` runs the three tiny models (the ``live_server`` fixture of tests/serve/conftest.py)
-on 127.0.0.1; the test loads ``/``, types a review, draws a stroke on the canvas and uploads a WAV,
-and checks every answer the page shows against the HTTP API's answer for the same input (the
-PNG the page sent, the text typed, the WAV uploaded). Screenshots go to the test's tmp dir.
+on 127.0.0.1; the test loads ``/``, types a review, draws a stroke on the canvas, uploads a WAV and
+checks every answer the page shows against the HTTP API's answer for the same input (the text typed,
+the PNG the page sent, the WAV uploaded); it also records from Chromium's fake microphone (a WAV
+file) and checks that partial transcripts arrive while recording. Screenshots go to the test's tmp dir.
 
 Skipped, with the reason, when /usr/bin/chromium, Playwright or the server package is absent
 (``.ci/run`` installs chromium on a fresh machine).
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -44,10 +47,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
+    # the microphone: Chromium's fake capture device plays this file, looped
+    microphone = tmp_path_factory.mktemp("microphone") / "speech.wav"
+    microphone.write_bytes(wav_bytes(spoken("one two three four", 16_000), 16_000))
+    fake_microphone = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-audio-capture={microphone}"]
     with sync_api.sync_playwright() as playwright:
         try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS + fake_microphone)
         except sync_api.Error as err:
             pytest.skip(f"chromium does not start here: {str(err).splitlines()[0]}")
         yield chromium
@@ -138,3 +146,21 @@ def test_uploaded_wav_streams_to_the_offline_transcript(page, live_server, tmp_p
     assert sum('"partial"' in frame for frame in frames) >= 2  # the transcript grew chunk by chunk
     assert "stateful" in page.text_content("#speech-state")
     page.locator("#panel-speech").screenshot(path=str(tmp_path / "speech.png"))
+
+
+def test_recording_from_the_microphone_streams_partials_then_a_final(page, tmp_path):
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    page.click("#record")
+    page.wait_for_selector("#record[aria-pressed=true]", timeout=15_000)  # microphone and stream open
+    deadline = time.monotonic() + 30
+    while sum('"partial"' in frame for frame in frames) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    page.click("#record")
+    page.wait_for_selector("#transcript.final", timeout=30_000)
+    assert sum('"partial"' in frame for frame in frames) >= 3  # audio reached the server while recording
+    final = json.loads(next(frame for frame in frames if '"final"' in frame))
+    assert page.text_content("#transcript") == final["final"]
+    assert final["audio_seconds"] > 0.2 and "stateful" in page.text_content("#speech-state")
+    assert page.is_hidden("#speech-error")
+    page.locator("#panel-speech").screenshot(path=str(tmp_path / "microphone.png"))
