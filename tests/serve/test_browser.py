@@ -41,7 +41,7 @@ if not server_present():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')")
 
 import httpx  # after the skips: a dependency of the server
-from serve_helpers import spoken, wav_bytes
+from serve_helpers import spoken, start_server, wav_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -164,3 +164,17 @@ def test_recording_from_the_microphone_streams_partials_then_a_final(page, tmp_p
     assert final["audio_seconds"] > 0.2 and "stateful" in page.text_content("#speech-state")
     assert page.is_hidden("#speech-error")
     page.locator("#panel-speech").screenshot(path=str(tmp_path / "microphone.png"))
+
+
+def test_only_the_served_domains_get_a_panel(browser, tiny_checkpoints, tmp_path):
+    server = start_server([tiny_checkpoints["vision"]], log=tmp_path / "server.log")
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        assert page.is_visible("#panel-vision")
+        assert page.is_hidden("#panel-nlp") and page.is_hidden("#panel-speech")
+        page.screenshot(path=str(tmp_path / "vision-only.png"), full_page=True)
+        page.close()
+    finally:
+        server.stop()

@@ -159,7 +159,11 @@ function setUpDrawing() {
   const finish = () => { if (last) { last = null; classifyDrawing(); } };
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", finish);
-  $("draw-clear").addEventListener("click", () => { clearCanvas(); show("vision-result", false); });
+  $("draw-clear").addEventListener("click", () => {
+    clearCanvas();
+    show("vision-result", false);
+    show("vision-placeholder", true);
+  });
   $("draw-submit").addEventListener("click", classifyDrawing);
   $("image-file").addEventListener("change", () => {
     const file = $("image-file").files[0];
@@ -216,6 +220,7 @@ async function classifyImage(blob) {
     $("vision-label").textContent = result.label;
     renderBars("vision-probs", result.probabilities);
     renderRows(model.classes, result.row_probabilities || []);
+    show("vision-placeholder", false);
     show("vision-result", true);
   } catch (err) {
     showError("vision-error", err.message);
