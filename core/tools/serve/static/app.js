@@ -51,7 +51,8 @@ function renderBars(listId, probabilities) {
   const items = Object.entries(probabilities).sort((a, b) => b[1] - a[1]).map(([cls, p], i) => {
     const li = document.createElement("li");
     li.className = i === 0 ? "lead" : "";
-    li.innerHTML = `<span class="cls"></span><span class="track"><span class="fill"></span></span><span class="pct"></span>`;
+    li.innerHTML = `<span class="cls"></span><span class="track"><span class="fill"></span></span>` +
+      `<span class="pct"></span>`;
     li.querySelector(".cls").textContent = cls;
     li.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
     li.querySelector(".pct").textContent = `${(100 * p).toFixed(1)}%`;
@@ -140,7 +141,8 @@ function setUpDrawing() {
   let last = null;
   const point = (event) => {
     const box = canvas.getBoundingClientRect();
-    return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+    return [(event.clientX - box.left) * canvas.width / box.width,
+      (event.clientY - box.top) * canvas.height / box.height];
   };
   canvas.addEventListener("pointerdown", (event) => {
     canvas.setPointerCapture(event.pointerId);
@@ -149,7 +151,8 @@ function setUpDrawing() {
   canvas.addEventListener("pointermove", (event) => {
     if (!last) return;
     const next = point(event);
-    Object.assign(ctx, { strokeStyle: "#fff", lineWidth: canvas.width / 12, lineCap: "round", lineJoin: "round" });
+    Object.assign(ctx, { strokeStyle: "#fff", lineWidth: canvas.width / 12, lineCap: "round",
+      lineJoin: "round" });
     ctx.beginPath();
     ctx.moveTo(...last);
     ctx.lineTo(...next);
@@ -199,8 +202,9 @@ function renderRows(classes, rows) {
     line.setAttribute("role", "row");
     const best = probs.indexOf(Math.max(...probs));
     line.innerHTML = `<span role="rowheader">${r + 1}</span>` + probs.map((p, i) =>
-      `<span role="cell" class="${i === best ? "best" : ""} ${p < 0.5 ? "faint" : ""}" style="--p:${p.toFixed(3)}"
-             title="after row ${r + 1}: ${classes[i]} ${(100 * p).toFixed(1)}%">${i === best ? classes[i] : ""}</span>`
+      `<span role="cell" class="${i === best ? "best" : ""} ${p < 0.5 ? "faint" : ""}"
+             style="--p:${p.toFixed(3)}" title="after row ${r + 1}: ${classes[i]} ${(100 * p).toFixed(1)}%">` +
+      `${i === best ? classes[i] : ""}</span>`
     ).join("");
     return line;
   });
@@ -307,7 +311,8 @@ async function transcribeFile(file) {
       const form = new FormData();
       form.append("files", file, file.name);
       const body = await api(`/v1/${encodeURIComponent(model.name)}/predict`, { method: "POST", body: form });
-      showFinal({ final: body.results[0].transcript, mode: "offline", audio_seconds: body.results[0].audio_seconds });
+      const result = body.results[0];
+      showFinal({ final: result.transcript, mode: "offline", audio_seconds: result.audio_seconds });
       return;
     }
     const samples = await decodeFile(file, model.sample_rate);
@@ -330,15 +335,23 @@ let recording = null;
 
 async function startRecording() {
   const model = selected("speech");
-  if (!model.streaming || !model.sample_rate) throw new Error("this model does not stream; upload a file instead");
+  if (!model.streaming || !model.sample_rate) {
+    throw new Error("this model does not stream; upload a file instead");
+  }
   const media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
   let context;
-  try { context = new AudioContext({ sampleRate: model.sample_rate }); } catch { context = new AudioContext(); }
+  try {
+    context = new AudioContext({ sampleRate: model.sample_rate });
+  } catch {
+    context = new AudioContext();  // this browser cannot capture at the model's rate: resampled below
+  }
   await context.audioWorklet.addModule("pcm-worklet.js");
   const stream = openStream(model);
   await stream.opened;
   const node = new AudioWorkletNode(context, "pcm-capture");
-  node.port.onmessage = (event) => stream.send(resampleLinear(event.data, context.sampleRate, model.sample_rate));
+  node.port.onmessage = (event) => {
+    stream.send(resampleLinear(event.data, context.sampleRate, model.sample_rate));
+  };
   context.createMediaStreamSource(media).connect(node);
   recording = { media, context, stream };
 }
