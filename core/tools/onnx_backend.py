@@ -3,8 +3,8 @@
 The domain's own predictor (``Domain.load_predictor``) keeps all its pre- and post-processing
 (tokenising, image decoding, log-mels, CTC decoding); only the call ``predictor.model(inputs,
 lengths)`` is answered by an onnxruntime session instead of PyTorch. The ONNX file is the
-checkpoint's export (``rnnsuite export``), made on first use beside the checkpoint and reused
-while its recorded checkpoint hash matches.
+checkpoint's export (``rnnsuite export``), made on first use beside the checkpoint (or in the
+cache folder when that is read-only) and reused while its recorded checkpoint hash matches.
 
 Streaming stays on PyTorch: it carries recurrent state from chunk to chunk, and the exported
 graph starts every call from a zero state. ``OnnxModel`` therefore keeps the PyTorch model and
@@ -16,6 +16,7 @@ Example:
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -62,11 +63,16 @@ def onnx_metadata(path: Path) -> dict[str, str]:
 
 
 def export_for(checkpoint: Path) -> Path:
-    """The checkpoint's ONNX file beside it, exported again when missing or made from other weights."""
+    """The checkpoint's ONNX file, exported again when missing or made from other weights: beside the
+    checkpoint, or in $RNNSUITE_CACHE/onnx/ (named by the checkpoint's hash) where that folder is read-only."""
+    from core.engine.domain import cache_root
     from core.tools.export import default_out, export_onnx, file_sha256
 
+    digest = file_sha256(checkpoint)
     onnx_path = default_out(checkpoint)
-    if onnx_path.is_file() and onnx_metadata(onnx_path).get("rnnsuite.checkpoint_sha256") == file_sha256(checkpoint):
+    if not os.access(onnx_path.parent, os.W_OK):
+        onnx_path = cache_root() / "onnx" / f"{digest}.onnx"
+    if onnx_path.is_file() and onnx_metadata(onnx_path).get("rnnsuite.checkpoint_sha256") == digest:
         return onnx_path
     return export_onnx(checkpoint, onnx_path)[0]
 
