@@ -85,7 +85,10 @@ def load_onnx_predictor(checkpoint_or_onnx: str | Path, *, threads: int | None =
     if not path.is_file():
         raise CheckpointError(f"not found: {path}")
     if path.suffix == ".onnx":
-        onnx_path, checkpoint = path, Path(onnx_metadata(path).get("rnnsuite.checkpoint", ""))
+        onnx_path, recorded = path, onnx_metadata(path).get("rnnsuite.checkpoint")
+        if not recorded:
+            raise CheckpointError(f"{path} has no rnnsuite.checkpoint metadata (not written by `rnnsuite export`)")
+        checkpoint = Path(recorded)
         if not checkpoint.is_file():
             raise CheckpointError(f"{path}: the checkpoint it was exported from ({checkpoint}) is gone; "
                                   "its vocabulary and features live there")

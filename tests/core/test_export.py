@@ -110,3 +110,18 @@ def test_a_cell_without_a_graph_form_is_refused_in_one_line(tmp_path, capsys, ce
 def test_a_missing_checkpoint_is_one_line(tmp_path, capsys):
     assert cli.main(["export", "--checkpoint", str(tmp_path / "nope.pt")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the foreign file's own export
+def test_onnx_files_not_made_by_export_are_refused_in_one_line(tmp_path):
+    from core.errors import CheckpointError
+    from core.tools.export import load_onnx_predictor
+
+    foreign = tmp_path / "foreign.onnx"
+    torch.onnx.export(torch.nn.Linear(3, 2), (torch.zeros(1, 3),), str(foreign), dynamo=False)
+    with pytest.raises(CheckpointError, match="no rnnsuite.checkpoint"):
+        load_onnx_predictor(foreign)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a protobuf at all")
+    with pytest.raises(CheckpointError, match="cannot read ONNX file"):
+        load_onnx_predictor(garbage)
