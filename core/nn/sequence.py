@@ -46,8 +46,11 @@ class SequenceBatch:
 
 
 def lengths_to_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
-    """(B,) lengths -> (B, T) bool mask, True at valid steps."""
-    max_len = int(lengths.max()) if max_len is None else int(max_len)
+    """(B,) lengths -> (B, T) bool mask, True at valid steps.
+
+    A given ``max_len`` is used as is (no ``int()``), so a traced graph keeps T symbolic (ONNX export).
+    """
+    max_len = int(lengths.max()) if max_len is None else max_len
     steps = torch.arange(max_len, device=lengths.device)  # (T,)
     return steps.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
 

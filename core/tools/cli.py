@@ -8,6 +8,7 @@
     rnnsuite diagnose [flags]             backbone diagnostics (core.tools.diagnostics)
     rnnsuite eval --checkpoint CKPT ...   score checkpoints (or their ensemble) on --split val|test
     rnnsuite serve --checkpoint CKPT ...  HTTP API and demo page (core.tools.serve, docs/SERVING.md)
+    rnnsuite export --checkpoint CKPT     the model as ONNX, checked against PyTorch (core.tools.export)
 
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
@@ -24,6 +25,7 @@ from core.errors import ConfigError, RnnsuiteError
 
 HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
          "eval": "core.tools.eval:main",
+         "export": "core.tools.export:main",
          "serve": "core.tools.serve.cli:main"}
 
 
