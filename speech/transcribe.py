@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.errors import RnnsuiteError
+from core.errors import ConfigError, RnnsuiteError
 from speech.audio import load_audio
 from speech.predictor import SpeechPredictor, load_predictor
 
