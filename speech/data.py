@@ -159,7 +159,7 @@ def build_data(cfg) -> DataBundle:
                                                       sample_rate=settings["sample_rate"])
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
-    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"
+    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
     feats = {s: featurize(_limit(splits[s], limits[s]), logmel, name=f"{name}-{s}", progress=cfg.progress)
              for s in ("train", "val", "test")}
     if cfg.cmn:

@@ -1,4 +1,4 @@
-"""Transcript normalisation and the CTC vocabulary (blank at index 0).
+"""The CTC vocabulary (blank at index 0) over transcripts normalised by ``speech.normalize``.
 
 Characters (letters, apostrophe, space) by default; ``units="words"`` makes every
 word one token (yesno: two words). The vocabulary is built from the training
@@ -6,23 +6,12 @@ transcripts and saved in the checkpoint meta, so transcription rebuilds it exact
 """
 from __future__ import annotations
 
-import re
-
 from core.errors import DataError
+from speech.normalize import normalize
+
+__all__ = ["BLANK", "Vocab", "normalize"]  # normalize lives in speech.normalize, re-exported here
 
 BLANK = "<blank>"
-_KEEP = re.compile(r"[^a-z' ]+")
-
-
-def normalize(text: str) -> str:
-    """Lower-case, keep letters/apostrophe/space, collapse whitespace.
-
-    Example:
-        >>> normalize("  Don't  STOP-me! ")
-        "don't stop me"
-    """
-    text = _KEEP.sub(" ", text.lower())
-    return " ".join(text.split())
 
 
 class Vocab:

@@ -26,7 +26,7 @@ class SpeechConfig(RunConfig):
     """Flags of ``python -m speech.train`` (the shared ones plus the audio pipeline)."""
 
     data: str = "tts-digits"
-    """tts-digits (embedded, eSpeak NG) | fsdd | fsdd-strings | yesno | librispeech | a LibriSpeech-layout folder | a .tsv/.jsonl manifest."""
+    """tts-digits (embedded, eSpeak NG) | arctic | fsdd | fsdd-strings | yesno | librispeech | a LibriSpeech-layout folder | a .tsv/.jsonl manifest."""
     bidirectional: bool = True
     batch_size: int = 32
     """Most utterances per batch; --max-frames bounds a batch too."""
