@@ -131,6 +131,7 @@ def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reaso
         "val_best": trainer.best["metrics"], "best_epoch": trainer.best["epoch"], "epochs": trainer.epoch,
         "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
         "monitor": trainer.task.monitor, "mode": trainer.task.mode,
+        **({"data": data.meta["report"]} if "report" in data.meta else {}),  # a domain's data notes
     })
     if trainer.history:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)
