@@ -50,6 +50,9 @@ class RunConfig:
     """Gradient-norm clipping threshold (0 disables)."""
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
     warmup_steps: int = 100
+    average_last: int = 0
+    """After training, average the weights of the last N epochs; the average becomes the best checkpoint
+    when it validates better (0 or 1 = off)."""
     patience: int = 0
     """Early stopping: epochs without validation improvement (0 disables)."""
     max_bad_steps: int = 5
@@ -99,7 +102,7 @@ class RunConfig:
         _check_cell(self.cell)
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
-                                  "num_workers", "max_minutes", "limit_train", "limit_eval")
+                                  "num_workers", "max_minutes", "limit_train", "limit_eval", "average_last")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:
