@@ -79,3 +79,20 @@ def test_conv2d_frontend_lengths_and_padding_invariance(subsample):
     alone, alone_lengths = model(x[1:2, :9], lengths[1:2])
     n = int(alone_lengths[0])
     assert n == int(out_lengths[1]) and torch.allclose(alone[0], logits[1, :n], atol=1e-5)
+
+
+def test_arctic_recipe_is_a_valid_flat_config():
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from core.engine.config import config_from_dict
+
+    recipe = yaml.safe_load((Path(__file__).parents[2] / "recipes/speech/arctic.yaml").read_text())
+    meta = recipe.pop("meta")
+    assert {"description", "metric", "expected"} <= set(meta)
+    assert set(recipe) <= {f.name for f in dataclasses.fields(DOMAIN.config_cls)}
+    cfg = config_from_dict(DOMAIN.config_cls, recipe, source="arctic.yaml")
+    cfg.validate()
+    assert cfg.frontend == "conv2d" and cfg.speed_perturb > 0
