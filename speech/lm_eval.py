@@ -47,11 +47,12 @@ def arpa_words(path: Path) -> list[str]:
 
 
 @torch.no_grad()
-def split_emissions(model, cfg, meta: dict, split: str) -> dict:
+def split_emissions(model, cfg, meta: dict, split: str, *, limit: int = 0) -> dict:
     """Log-probabilities (T', V) per utterance of ``split``, normalised references, audio and model seconds."""
     settings = meta["features"]
     clips = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
                         num_utts=cfg.num_utts, seed=cfg.data_seed)[split]
+    clips = clips[:limit] if limit else clips  # a smoke check; reported figures use every utterance
     name = cfg.data if cfg.data in ("arctic", "librispeech", "fsdd", "fsdd-strings", "yesno") else "custom"
     feats = featurize(clips, logmel_from(settings), name=f"{name}-{split}", progress=False)
     emissions, started = [], time.perf_counter()
@@ -82,13 +83,14 @@ def one_at_a_time(decoder):
     return lambda emission: decoder(emission.unsqueeze(0), torch.tensor([emission.shape[0]]))[0]
 
 
-def evaluate(checkpoint: Path, lm: Path, *, beam: int, weights: list[float], word_scores: list[float]) -> dict:
+def evaluate(checkpoint: Path, lm: Path, *, beam: int, weights: list[float], word_scores: list[float],
+             limit: int = 0) -> dict:
     from speech.train import DOMAIN
 
     model, cfg, meta = load_for_inference(checkpoint, DOMAIN)
     vocab = Vocab.from_meta(meta["vocab"])
     lexicon = sorted(set(arpa_words(lm)) | set(meta["train_words"]))
-    data = {split: split_emissions(model, cfg, meta, split) for split in ("val", "test")}
+    data = {split: split_emissions(model, cfg, meta, split, limit=limit) for split in ("val", "test")}
     greedy = one_at_a_time(lambda e, n: greedy_decode(e, n, vocab))
     result = {"checkpoint": str(checkpoint), "lm": str(lm), "beam": beam, "lexicon_words": len(lexicon),
               "threads": torch.get_num_threads(),
@@ -118,12 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam", type=int, default=32)
     parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 1.5])
     parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
+    parser.add_argument("--limit", type=int, default=0, help="first N utterances per split (smoke checks; 0 = all)")
     args = parser.parse_args(argv)
     try:
         if args.beam < 1:
             raise ConfigError(f"--beam must be at least 1, got {args.beam}")
         result = evaluate(Path(args.checkpoint), Path(args.lm), beam=args.beam, weights=args.lm_weights,
-                          word_scores=args.word_scores)
+                          word_scores=args.word_scores, limit=args.limit)
     except RnnsuiteError as err:
         print(f"speech.lm_eval: {err}", file=sys.stderr)
         return 2

@@ -50,6 +50,9 @@ class RunConfig:
     """Gradient-norm clipping threshold (0 disables)."""
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
     warmup_steps: int = 100
+    lr_by_time: bool = False
+    """With --max-minutes: the cosine/onecycle decay follows whichever is further along, the steps or the
+    time budget, so a run the budget cuts short still ends at a low LR (a resumed run restarts the clock)."""
     average_last: int = 0
     """After training, average the weights of the last N epochs; the average becomes the best checkpoint
     when it validates better (0 or 1 = off)."""
@@ -103,6 +106,8 @@ class RunConfig:
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
                                   "num_workers", "max_minutes", "limit_train", "limit_eval", "average_last")
+        if self.lr_by_time and not self.max_minutes:
+            raise ConfigError("--lr-by-time needs --max-minutes (the budget the schedule follows)")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:

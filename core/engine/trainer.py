@@ -212,7 +212,7 @@ class Trainer:
         if not torch.isfinite(norm):
             return self._skip(f"gradient norm={float(norm)}")
         self.optimizer.step()
-        self.schedule.step()
+        self.schedule.step(budget_used=self._budget_used())
         self.step += 1
         self.bad_in_row = 0
         self.partial["loss_sum"] += value * items
@@ -264,6 +264,12 @@ class Trainer:
             self.save("best.pt")
         else:
             self.best["stale"] += 1
+
+    def _budget_used(self) -> float:
+        """Share of --max-minutes spent, when --lr-by-time lets the LR schedule follow the clock (else 0)."""
+        if not (getattr(self.cfg, "lr_by_time", False) and self.cfg.max_minutes and math.isfinite(self._deadline)):
+            return 0.0
+        return 1.0 - (self._deadline - time.monotonic()) / (60 * self.cfg.max_minutes)
 
     def _stop_now(self, deadline: float) -> bool:
         """Leave the epoch now? Under torchrun only values agreed in the step's all-reduce count."""
