@@ -166,6 +166,7 @@ def build_data(cfg) -> DataBundle:
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
     chosen = {s: _limit(splits[s], limits[s]) for s in ("train", "val", "test")}
+    report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
     chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
     feats = {s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress) for s in chosen}
@@ -198,5 +199,5 @@ def build_data(cfg) -> DataBundle:
     meta = {"features": settings, "mean": mean, "std": std, "vocab": vocab.to_meta(), "train_words": words,
             "subsample": cfg.subsample, "max_seconds": cfg.max_seconds, "dataset": cfg.data,
             "sizes": {s: len(encoded[s][0]) for s in encoded},
-            "report": {"normalizer": {s: normalizer_report(feats[s].texts) for s in feats}}}
+            "report": report}
     return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)
