@@ -37,8 +37,20 @@ def training_command(config: dict) -> str:
     return " ".join(["python -m speech.train", *flags, "--out", str(config["out"])])
 
 
+def unfinished_row(name: str, run: Path, config: dict) -> dict:
+    """A run stopped before it wrote final.json: how far its last checkpoint got."""
+    import torch
+
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True, map_location="cpu")
+    return {"name": name, "seed": config["seed"], "command": training_command(config), "run_dir": str(run),
+            "stopped": "interrupted", "epochs_completed": state["epoch"], "steps": state["step"],
+            "train_minutes": round((state["train_seconds"] + state["partial"]["seconds"]) / 60, 2)}
+
+
 def run_row(name: str, run: Path) -> dict:
     config = yaml.safe_load((run / "config.yaml").read_text())
+    if not (run / "final.json").is_file():
+        return unfinished_row(name, run, config)
     final = json.loads((run / "final.json").read_text())
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     return {"name": name, "seed": config["seed"], "command": training_command(config), "run_dir": str(run),
@@ -66,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speech_arctic", description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (repeatable)")
     parser.add_argument("--lm-eval", action="append", default=[], help="NAME=speech.lm_eval JSON (repeatable)")
+    parser.add_argument("--note", action="append", help="a sentence on how the figures were made (repeatable)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     rows = [run_row(*item.split("=", 1)[0:1], Path(item.split("=", 1)[1])) for item in args.run]
@@ -74,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             if row["name"] == name:
                 row["decoding"] = lm_rows(Path(path))
-    Path(args.out).write_text(json.dumps({"targets": TARGETS, "rows": rows}, indent=1) + "\n")
+    notes = args.note or []
+    Path(args.out).write_text(json.dumps({"targets": TARGETS, "notes": notes, "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}: {', '.join(r['name'] for r in rows)}")
     return 0
 
