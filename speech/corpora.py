@@ -21,7 +21,7 @@ from core.engine.domain import data_root
 from core.errors import DataError
 from speech.audio import load_audio
 
-NAMED = ("fsdd", "fsdd-strings", "yesno", "librispeech", "tts-digits")
+NAMED = ("arctic", "fsdd", "fsdd-strings", "yesno", "librispeech", "tts-digits")
 Splits = dict[str, list["Clip"]]
 
 
@@ -211,7 +211,12 @@ def tts_digits(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:
     return splits
 
 
-LISTERS = {"fsdd": fsdd, "fsdd-strings": fsdd_strings, "yesno": yesno, "librispeech": librispeech,
+def arctic(**options) -> Splits:
+    """CMU ARCTIC prompts read by one speaker (arctic-cathy): its manifest, split by prompt."""
+    return manifest(path=_speech_dir("arctic-cathy") / "manifest.tsv", **options)
+
+
+LISTERS = {"arctic": arctic, "fsdd": fsdd, "fsdd-strings": fsdd_strings, "yesno": yesno, "librispeech": librispeech,
            "tts-digits": tts_digits}
 
 

@@ -26,7 +26,9 @@ from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths
+from speech.perturb import speed_perturbed
 from speech.recombine import recombine
+from speech.normalize import normalizer_report
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
@@ -136,14 +138,18 @@ def collate(items: list[tuple[Tensor, Tensor]]) -> SequenceBatch:
 
 
 def encode_split(data: Featurized, vocab: Vocab, split: str) -> tuple[list[Tensor], list[list[int]]]:
-    """Target ids per utterance; an utterance with a token outside the vocabulary is reported and left out."""
+    """Target ids per utterance. A training utterance with a token outside the vocabulary is
+    reported and left out; a held-out one is kept and scored, its unknown tokens counting as errors."""
     features, targets = [], []
     for feat, text, key in zip(data.features, data.texts, data.keys):
         try:
-            ids = vocab.encode(text)
+            ids = vocab.encode(text, keep_unknown=split != "train")
         except DataError as err:
             log(f"{split}: {key.split(':')[0]}: {err}, skipped")
             continue
+        if vocab.unknown_id in ids:
+            log(f"{split}: {key.split(':')[0]}: {ids.count(vocab.unknown_id)} token(s) unseen in training, "
+                "scored as errors")
         features.append(feat)
         targets.append(ids)
     return features, targets
@@ -219,9 +225,12 @@ def build_data(cfg) -> DataBundle:
                                                       sample_rate=settings["sample_rate"])
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
-    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data == "librispeech" else "custom"
-    splits["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
-    feats = {s: featurize(_limit(splits[s], limits.get(s, 0)), logmel, name=f"{name}-{s}", progress=cfg.progress)
+    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
+    chosen = {s: _limit(splits[s], limits.get(s, 0)) for s in ("val", "test")}
+    chosen["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
+    report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
+    chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
+    feats = {s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
              for s in ("train", "val", "test")}
     if cfg.cmn:
         for part in feats.values():
@@ -251,5 +260,6 @@ def build_data(cfg) -> DataBundle:
     words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})
     meta = {"features": settings, "mean": mean, "std": std, "vocab": vocab.to_meta(), "train_words": words,
             "subsample": cfg.subsample, "max_seconds": cfg.max_seconds, "dataset": cfg.data,
-            "sizes": {s: len(encoded[s][0]) for s in encoded}}
+            "sizes": {s: len(encoded[s][0]) for s in encoded},
+            "report": report}
     return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)

@@ -64,7 +64,7 @@ class ConvFrontend(nn.Module):
 class SpeechModel(nn.Module):
     """``model(inputs (B,T,F), lengths (B,)) -> (logits (B,T',V), out_lengths (B,))``."""
 
-    def __init__(self, *, frontend: ConvFrontend, backbone: nn.Module, vocab_size: int, dropout: float = 0.0):
+    def __init__(self, *, frontend: nn.Module, backbone: nn.Module, vocab_size: int, dropout: float = 0.0):
         super().__init__()
         self.frontend = frontend
         self.backbone = backbone
@@ -79,7 +79,12 @@ class SpeechModel(nn.Module):
 
 def build_model(cfg, meta: dict) -> SpeechModel:
     n_mels = int(meta["features"]["n_mels"])
-    frontend = ConvFrontend(input_size=n_mels, channels=cfg.conv_channels, subsample=cfg.subsample)
+    if getattr(cfg, "frontend", "conv1d") == "conv2d":  # checkpoints from before the flag are conv1d
+        from speech.frontend import Conv2dFrontend  # imports this module: a top-level import would be circular
+
+        frontend = Conv2dFrontend(input_size=n_mels, channels=cfg.conv_channels, subsample=cfg.subsample)
+    else:
+        frontend = ConvFrontend(input_size=n_mels, channels=cfg.conv_channels, subsample=cfg.subsample)
     backbone = backbone_from_config(cfg, frontend.output_size)
     return SpeechModel(frontend=frontend, backbone=backbone, vocab_size=len(meta["vocab"]["tokens"]),
                        dropout=cfg.dropout)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from core.nn.sequence import SequenceBatch
 from speech.decode import greedy_ids
-from speech.text import Vocab
+from speech.text import UNKNOWN_MARK, Vocab
 
 
 def edit_distance(a: list, b: list) -> int:
@@ -44,9 +44,12 @@ class ErrorRates:
 
     def __init__(self):
         self.word_errors = self.words = self.char_errors = self.chars = 0
+        self.utterances = self.unknown_chars = 0
         self.examples: list[dict] = []
 
     def add(self, hypothesis: str, reference: str) -> None:
+        self.utterances += 1
+        self.unknown_chars += reference.count(UNKNOWN_MARK)
         we, w, ce, c = error_counts(hypothesis, reference)
         self.word_errors, self.words = self.word_errors + we, self.words + w
         self.char_errors, self.chars = self.char_errors + ce, self.chars + c
@@ -54,7 +57,8 @@ class ErrorRates:
             self.examples.append({"ref": reference, "hyp": hypothesis})
 
     def result(self) -> dict:
-        return {"wer": self.word_errors / max(self.words, 1), "cer": self.char_errors / max(self.chars, 1)}
+        return {"wer": self.word_errors / max(self.words, 1), "cer": self.char_errors / max(self.chars, 1),
+                "utterances": self.utterances, "unknown_tokens": self.unknown_chars}
 
 
 class CTCTask:
@@ -80,7 +84,9 @@ class CTCTask:
                   report: bool) -> tuple[Tensor, int]:
         """Mean CTC loss over the alignable utterances and their count."""
         needed = self._min_frames(batch.targets, batch.target_lengths)  # (B,)
-        keep = (needed <= out_lengths) & (batch.target_lengths > 0)
+        # a held-out reference with a token the model cannot emit is scored, but has no CTC loss
+        emittable = (batch.targets < logits.shape[-1]).all(1)  # (B,)
+        keep = (needed <= out_lengths) & (batch.target_lengths > 0) & emittable
         if report and not bool(keep.all()):
             self._report(int((~keep).sum()))
         if not bool(keep.any()):  # nothing alignable: a zero loss that still touches the graph

@@ -1,4 +1,4 @@
-"""Transcript normalisation and the CTC vocabulary (blank at index 0).
+"""The CTC vocabulary (blank at index 0) over transcripts normalised by ``speech.normalize``.
 
 Characters (letters, apostrophe, space) by default; ``units="words"`` makes every
 word one token (yesno: two words). The vocabulary is built from the training
@@ -6,23 +6,13 @@ transcripts and saved in the checkpoint meta, so transcription rebuilds it exact
 """
 from __future__ import annotations
 
-import re
-
 from core.errors import DataError
+from speech.normalize import normalize
+
+__all__ = ["BLANK", "UNKNOWN_MARK", "Vocab", "normalize"]  # normalize lives in speech.normalize, re-exported here
 
 BLANK = "<blank>"
-_KEEP = re.compile(r"[^a-z' ]+")
-
-
-def normalize(text: str) -> str:
-    """Lower-case, keep letters/apostrophe/space, collapse whitespace.
-
-    Example:
-        >>> normalize("  Don't  STOP-me! ")
-        "don't stop me"
-    """
-    text = _KEEP.sub(" ", text.lower())
-    return " ".join(text.split())
+UNKNOWN_MARK = "\u2047"  # how a reference token outside the vocabulary is written back: no hypothesis has it
 
 
 class Vocab:
@@ -63,18 +53,25 @@ class Vocab:
     def words_joiner(self) -> str:
         return "" if self.units == "chars" else " "
 
-    def encode(self, text: str) -> list[int]:
-        """Normalised transcript -> ids; raises DataError naming an unknown token."""
+    @property
+    def unknown_id(self) -> int:
+        """Stands for a reference token outside the vocabulary: one past the model's outputs."""
+        return len(self.tokens)
+
+    def encode(self, text: str, *, keep_unknown: bool = False) -> list[int]:
+        """Normalised transcript -> ids. An unknown token raises DataError naming it, or with
+        ``keep_unknown`` becomes ``unknown_id`` (so a scored reference keeps its length)."""
         ids = []
         for token in self._split(normalize(text), self.units):
-            if token not in self.index:
+            if token not in self.index and not keep_unknown:
                 raise DataError(f"token {token!r} is not in the vocabulary")
-            ids.append(self.index[token])
+            ids.append(self.index.get(token, self.unknown_id))
         return ids
 
     def decode(self, ids: list[int]) -> str:
-        """Ids (blanks and CTC repeats already removed) -> text."""
-        return self.words_joiner.join(self.tokens[i] for i in ids if i != 0).strip()
+        """Ids (blanks and CTC repeats already removed) -> text; ``unknown_id`` -> UNKNOWN_MARK."""
+        pieces = (UNKNOWN_MARK if i == self.unknown_id else self.tokens[i] for i in ids if i != 0)
+        return self.words_joiner.join(pieces).strip()
 
     def to_meta(self) -> dict:
         return {"tokens": self.tokens, "units": self.units}

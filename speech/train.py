@@ -27,7 +27,7 @@ class SpeechConfig(RunConfig):
     """Flags of ``python -m speech.train`` (the shared ones plus the audio pipeline)."""
 
     data: str = "tts-digits"
-    """tts-digits (embedded, eSpeak NG) | fsdd | fsdd-strings | yesno | librispeech | a LibriSpeech-layout folder | a .tsv/.jsonl manifest."""
+    """tts-digits (embedded, eSpeak NG) | arctic | fsdd | fsdd-strings | yesno | librispeech | a LibriSpeech-layout folder | a .tsv/.jsonl manifest."""
     bidirectional: bool = True
     batch_size: int = 32
     """Most utterances per batch; --max-frames bounds a batch too."""
@@ -64,6 +64,12 @@ class SpeechConfig(RunConfig):
     """Extra training utterances spliced from the words of training recordings (speech.recombine); 0 = off."""
     time_stretch: float = 0.0
     """Training features are stretched in time by a random factor in [1 - s, 1 + s] (0 = off)."""
+    speed_perturb: float = 0.0
+    """Speed perturbation: add copies of every training recording resampled to speed 1 - s and 1 + s
+    (features cached; an epoch covers all copies); 0 = off."""
+    frontend: Literal["conv1d", "conv2d"] = "conv1d"
+    """Subsampling front-end: conv1d (stride-2 Conv1d over mel channels) or conv2d (stride-2 Conv2d over
+    time x mel with 32 maps, then a linear layer, as ESPnet's Conv2dSubsampling)."""
 
     def validate(self) -> None:
         super().validate()
@@ -78,6 +84,8 @@ class SpeechConfig(RunConfig):
         self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine")
         if not 0.0 <= self.time_stretch < 1.0:
             raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")
+        if not 0.0 <= self.speed_perturb < 0.5:
+            raise ConfigError(f"--speed-perturb must be in [0, 0.5), got {self.speed_perturb}")
         if self.freq_mask >= self.n_mels:
             raise ConfigError(f"--freq-mask must be below --n-mels ({self.n_mels}), got {self.freq_mask}")
 

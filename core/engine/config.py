@@ -61,6 +61,12 @@ class RunConfig:
     """Linear LR warmup in optimizer steps (capped at a quarter of the run; config.yaml records the count used)."""
     warmup_fraction: float = 0.0
     """Warmup as a share of the run's total optimizer steps; when > 0 it replaces --warmup-steps."""
+    lr_by_time: bool = False
+    """With --max-minutes: the cosine/onecycle decay follows whichever is further along, the steps or the
+    time budget, so a run the budget cuts short still ends at a low LR (a resumed run restarts the clock)."""
+    average_last: int = 0
+    """After training, average the weights of the last N epochs; the average becomes the best checkpoint
+    when it validates better (0 or 1 = off)."""
     patience: int = 0
     """Early stopping: epochs without validation improvement (0 disables)."""
     max_bad_steps: int = 5
@@ -137,7 +143,7 @@ class RunConfig:
         _check_cell_options(self.cell, self.cell_options)
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
         self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
-                                  "num_workers", "max_minutes", "limit_train", "limit_eval")
+                                  "num_workers", "max_minutes", "limit_train", "limit_eval", "average_last")
         if self.cv == 1 or self.cv < 0:
             raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
         if self.cv and not -1 <= self.fold < self.cv:
@@ -149,6 +155,8 @@ class RunConfig:
             raise ConfigError("--resume continues the run in --out, --overwrite starts a new one: pick one")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ConfigError(f"--warmup-fraction must be in [0, 1), got {self.warmup_fraction}")
+        if self.lr_by_time and not self.max_minutes:
+            raise ConfigError("--lr-by-time needs --max-minutes (the budget the schedule follows)")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.dropout < 1.0:

@@ -164,6 +164,7 @@ def _build_data(domain: Domain, cfg: RunConfig, resume_state: Optional[dict]) ->
 
 def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reason: str) -> None:
     """Test the best checkpoint; write final.json, confusion and curves; print one summary line."""
+    averaged = trainer.average_recent()  # --average-last: may replace best.pt before the test
     test = trainer.test(data.test)
     params = sum(p.numel() for p in trainer.model.parameters())
     _write_results(out, test, data.meta, {
@@ -171,6 +172,8 @@ def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reaso
         "val_best": trainer.best["metrics"], "best_epoch": trainer.best["epoch"], "epochs": trainer.epoch,
         "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
         "monitor": trainer.task.monitor, "mode": trainer.task.mode,
+        **({"averaged": averaged} if averaged else {}),
+        **({"data": data.meta["report"]} if "report" in data.meta else {}),  # a domain's data notes
     })
     if trainer.history:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)

@@ -44,23 +44,27 @@ class LRSchedule:
                                            warmup_fraction=warmup_fraction)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.step_count = 0
+        self.budget_used = 0.0  # share of a time budget spent (Trainer with --lr-by-time); 0 = steps only
         self._apply()
 
     def factor(self, step: int) -> float:
         if self.kind == "onecycle" and self.total_steps:
-            rise = max(1, int(0.3 * self.total_steps))
-            if step < rise:
-                return _cos_between(1 / 25, 1.0, step / rise)
-            return _cos_between(1.0, 1 / 25e4, min(1.0, (step - rise) / max(1, self.total_steps - rise)))
+            overall = max(step / self.total_steps, self.budget_used)
+            if overall < 0.3:
+                return _cos_between(1 / 25, 1.0, overall / 0.3)
+            return _cos_between(1.0, 1 / 25e4, min(1.0, (overall - 0.3) / 0.7))
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
         if self.kind == "cosine" and self.total_steps:
-            progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+            by_steps = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+            progress = min(1.0, max(by_steps, self.budget_used))
             return 0.5 * (1.0 + math.cos(math.pi * progress))
         return 1.0
 
-    def step(self) -> None:
+    def step(self, *, budget_used: float = 0.0) -> None:
+        """One batch done; ``budget_used`` (0-1) moves the decay on when time runs out before the steps do."""
         self.step_count += 1
+        self.budget_used = min(1.0, max(self.budget_used, budget_used))
         self._apply()
 
     def _apply(self) -> None:
@@ -73,11 +77,12 @@ class LRSchedule:
 
     def state_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
-                "base_lrs": list(self.base_lrs), "step_count": self.step_count}
+                "base_lrs": list(self.base_lrs), "step_count": self.step_count, "budget_used": self.budget_used}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.base_lrs = list(state["base_lrs"])
         self.step_count = int(state["step_count"])
+        self.budget_used = float(state.get("budget_used", 0.0))
         self._apply()
 
 

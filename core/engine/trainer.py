@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from core.engine import distributed
+from core.engine.averaging import RecentWeights
 from core.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from core.engine.config import RunConfig, config_to_dict
 from core.errors import RnnsuiteError
@@ -68,6 +69,7 @@ class Trainer:
         self.stop_signal: Optional[int] = None
         self._resume_rng: Optional[dict] = None
         self._best_weights: Optional[dict] = None
+        self.recent = RecentWeights(count=cfg.average_last) if getattr(cfg, "average_last", 0) > 1 else None
 
     # ------------------------------------------------------------ public
     def request_stop(self, signum: int) -> None:
@@ -114,6 +116,22 @@ class Trainer:
         """Metrics of the best checkpoint (by the monitored validation metric) on ``loader``."""
         self.load_best()
         return self.evaluate(loader, desc="test")
+
+    def average_recent(self) -> Optional[dict]:
+        """Validate the mean of the last epochs' weights; it becomes the best checkpoint when it
+        validates better (monitor, then tiebreak). None when fewer than two epochs were kept."""
+        if self.recent is None or len(self.recent) < 2:
+            return None
+        self.model.load_state_dict(self.recent.average())
+        val = self.evaluate(self.val_loader, desc="val averaged")
+        tiebreak = getattr(self.task, "tiebreak", None)
+        used = improves(self.task.mode, float(val[self.task.monitor]), self.best["value"],
+                        new_tie=float(val[tiebreak]) if tiebreak else None, best_tie=self.best.get("tie"))
+        if used:
+            self.best.update(value=float(val[self.task.monitor]), metrics=scalars(val), averaged=len(self.recent))
+            self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.save("best.pt")
+        return {"epochs": len(self.recent), "used": used, "val": scalars(val)}
 
     def load_best(self) -> None:
         if self.out_dir is not None and (self.out_dir / "checkpoints" / "best.pt").is_file():
@@ -195,7 +213,7 @@ class Trainer:
         if not torch.isfinite(norm):
             return self._skip(f"gradient norm={float(norm)}")
         self.optimizer.step()
-        self.schedule.step()
+        self.schedule.step(budget_used=self._budget_used())
         self.step += 1
         self.bad_in_row = 0
         self.partial["loss_sum"] += value * items
@@ -230,6 +248,8 @@ class Trainer:
         self.epoch, self.batch = self.epoch + 1, 0
         self.partial = {"loss_sum": 0.0, "items": 0, "skipped": 0, "seconds": 0.0}
         self._update_best(val)
+        if self.recent is not None:
+            self.recent.add(self.model.state_dict())
         if log is not None:
             log.epoch(record)
         self.save("last.pt")
@@ -245,6 +265,12 @@ class Trainer:
             self.save("best.pt")
         else:
             self.best["stale"] += 1
+
+    def _budget_used(self) -> float:
+        """Share of --max-minutes spent, when --lr-by-time lets the LR schedule follow the clock (else 0)."""
+        if not (getattr(self.cfg, "lr_by_time", False) and self.cfg.max_minutes and math.isfinite(self._deadline)):
+            return 0.0
+        return 1.0 - (self._deadline - time.monotonic()) / (60 * self.cfg.max_minutes)
 
     def _stop_now(self, deadline: float) -> bool:
         """Leave the epoch now? Under torchrun only values agreed in the step's all-reduce count."""
