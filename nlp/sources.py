@@ -3,6 +3,7 @@
 - ``sst2``: ``stsa.binary.{train,dev,test}``, ``<0|1> <tokenised sentence>`` a line;
 - ``mr``: ``rt-polarity.{pos,neg}``, one sentence a line, Latin-1, no official split ("all");
 - ``imdb``: ``aclImdb/{train,test}/{pos,neg}/*.txt``, one review a file (no official val);
+- ``sst5`` / ``sst2-phrases``: the treebank's PTB trees (``nlp.trees``);
 - ``csv`` / ``tsv`` / ``jsonl``: any file with a text and a label column ("all");
 - ``toy``: the generated corpus of ``nlp.toy``.
 
@@ -23,12 +24,14 @@ from core.engine.domain import cache_root, data_root
 from core.errors import ConfigError, DataError
 from nlp import toy
 from nlp.download import IMDB_SHA256, IMDB_URL, download_and_unpack
+from nlp.trees import read_sst_trees
 from nlp.vocab import decode_bytes
 
 log = logging.getLogger("rnnsuite.nlp")
 Rows = list[tuple[str, str]]
 BINARY = {"0": "negative", "1": "positive"}
-NAMED = ("toy", "sst2", "mr", "imdb")
+NAMED = ("toy", "sst2", "sst2-phrases", "sst5", "mr", "imdb")
+TREE_DATASETS = ("sst2-phrases", "sst5")
 TABLE_FORMATS = ("csv", "tsv", "jsonl")
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -177,6 +180,11 @@ def read_source(cfg) -> dict[str, Rows]:
     name, errors = cfg.data, cfg.encoding_errors
     if name == "toy":
         return toy.splits()
+    if name in TREE_DATASETS:
+        folder = data_root() / "sentiment" / "sst-trees"
+        if not folder.is_dir():
+            raise DataError(f"{name}: no folder {folder} (set RNNSUITE_DATA to the shared data folder)")
+        return read_sst_trees(folder, name)
     if name in ("sst2", "mr"):
         path, kind = data_root() / "sentiment" / name, name
         if not path.is_dir():

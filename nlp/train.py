@@ -34,7 +34,7 @@ class NlpConfig(RunConfig):
     """Flags of ``python -m nlp.train`` (sentiment classification)."""
 
     data: str = "toy"
-    """toy | sst2 | mr | imdb (under $RNNSUITE_DATA/sentiment), or a folder / .csv / .tsv / .jsonl path."""
+    """toy | sst2 | sst2-phrases | sst5 | mr | imdb (under $RNNSUITE_DATA/sentiment), or a folder / .csv / .tsv / .jsonl path."""
     format: Literal["auto", "csv", "tsv", "jsonl"] = "auto"
     """Format of a --data file (auto: from its suffix)."""
     text_column: str = "text"
