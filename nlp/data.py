@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -26,6 +28,7 @@ from core.errors import ConfigError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.engine.seeding import loader_kwargs
 from core.nn.sequence import SequenceBatch, pad_sequences
+from nlp import vectors
 from nlp.sources import Rows, read_source
 from nlp.vocab import PAD_ID, Vocab, tokenize
 
@@ -136,6 +139,14 @@ def make_loader(dataset: TextDataset, cfg, *, train: bool) -> DataLoader:
                       **loader_kwargs(cfg.seed))
 
 
+def stage_vectors(cfg, vocab: Vocab, counts: Counter) -> dict:
+    """Pretrained rows for ``vocab`` staged for ``build_model``; the coverage record (printed too)."""
+    matrix, record = vectors.embedding_matrix(vocab.itos, cfg.vectors, counts=counts, seed=cfg.seed)
+    vectors.stage(vocab.fingerprint(), cfg.vectors, matrix)
+    print(f"nlp: {vectors.describe(record)}", file=sys.stderr)
+    return record
+
+
 def build_data(cfg) -> DataBundle:
     """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings."""
     splits = split_rows(read_source(cfg), cfg)
@@ -143,8 +154,11 @@ def build_data(cfg) -> DataBundle:
         splits["train"] = splits["train"][: cfg.limit_train]
     if cfg.limit_eval:
         splits["val"], splits["test"] = splits["val"][: cfg.limit_eval], splits["test"][: cfg.limit_eval]
-    train_tokens = (tokenize(text, cfg.level) for text, _ in splits["train"])
-    vocab = Vocab.build(train_tokens, min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level)
+    counts = Counter(token for text, _ in splits["train"] for token in tokenize(text, cfg.level))
+    vocab = Vocab.build(([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level)
+    if cfg.vectors and cfg.vectors_vocab:
+        vocab = Vocab(itos=[*vocab.itos, *(w for w in vectors.leading_words(cfg.vectors, cfg.vectors_vocab)
+                                           if w not in vocab.stoi)], level=vocab.level)
     check_resume_vocab(cfg, vocab)
     classes = sorted({label for _, label in splits["train"]})
     if len(classes) < 2:
@@ -152,5 +166,8 @@ def build_data(cfg) -> DataBundle:
     sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name) for name, rows in splits.items()}
     meta = {"vocab": vocab.to_meta(), "classes": classes, "max_tokens": cfg.max_tokens, "dataset": cfg.data,
             "sizes": {name: len(ds) for name, ds in sets.items()}}
+    if cfg.vectors:
+        meta["vectors"] = stage_vectors(cfg, vocab, counts)
+        meta["record"] = {"vectors": meta["vectors"]}  # core copies it into final.json
     return DataBundle(train=make_loader(sets["train"], cfg, train=True), val=make_loader(sets["val"], cfg, train=False),
                       test=make_loader(sets["test"], cfg, train=False), meta=meta)

@@ -7,6 +7,11 @@ Regularisers, all active in training only:
 - ``embed_dropout``: dropout on the embedded vectors;
 - ``dropout`` (``cfg.dropout``): between recurrent layers (in the backbone) and before the classifier.
 
+Pretrained vectors (``--vectors``, ``nlp.vectors``) set the embedding's starting rows and its width;
+``--vectors-mode`` frozen keeps them fixed, finetune trains them, both feeds the backbone two
+channels side by side: a frozen copy and a trained copy (Kim 2014's static + non-static channels,
+concatenated per token since a recurrent layer reads one vector a step).
+
 Example:
     >>> import torch
     >>> from core.nn.backbone import build_backbone
@@ -23,6 +28,7 @@ from torch import Tensor, nn
 from core.nn.backbone import Backbone, backbone_from_config
 from core.errors import CheckpointError
 from core.nn.pooling import Pooling
+from nlp import vectors
 from nlp.vocab import PAD_ID, UNK_ID
 
 
@@ -30,9 +36,14 @@ class TextClassifier(nn.Module):
     """``forward(ids (B,T) int64, lengths (B,)) -> logits (B,C)``; padded ids never matter."""
 
     def __init__(self, *, vocab_size: int, embed_dim: int, num_classes: int, backbone: Backbone,
-                 pooling: str = "max", embed_dropout: float = 0.0, word_dropout: float = 0.0, dropout: float = 0.0):
+                 pooling: str = "max", embed_dropout: float = 0.0, word_dropout: float = 0.0, dropout: float = 0.0,
+                 vectors_mode: str = "finetune"):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.embedding.weight.requires_grad_(vectors_mode != "frozen")
+        # "both": a second, frozen copy of the pretrained rows (the static channel)
+        self.static_embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID).requires_grad_(False) \
+            if vectors_mode == "both" else None
         self.backbone = backbone  # the name core's --init-backbone relies on
         self.pooling = Pooling(pooling, backbone.output_size, num_directions=backbone.num_directions)
         self.embed_dropout = nn.Dropout(embed_dropout)
@@ -44,7 +55,10 @@ class TextClassifier(nn.Module):
         if self.training and self.word_dropout > 0:
             drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout  # (B, T)
             ids = ids.masked_fill(drop & (ids != PAD_ID), UNK_ID)
-        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        x = self.embedding(ids)  # (B, T, E)
+        if self.static_embedding is not None:
+            x = torch.cat([self.static_embedding(ids), x], dim=-1)  # (B, T, 2E)
+        x = self.embed_dropout(x)
         outputs, lengths, _ = self.backbone(x, lengths)  # (B, T, D), padded steps are 0
         pooled = self.pooling(outputs, lengths)  # (B, D)
         return self.classifier(self.dropout(pooled))  # (B, C)
@@ -56,8 +70,18 @@ def build_model(cfg, meta: dict) -> TextClassifier:
         vocab_size, num_classes = len(meta["vocab"]["itos"]), len(meta["classes"])
     except (KeyError, TypeError):
         raise CheckpointError("nlp meta lacks 'vocab' or 'classes' (not an nlp run?)") from None
-    return TextClassifier(
-        vocab_size=vocab_size, embed_dim=cfg.embed_dim, num_classes=num_classes,
-        backbone=backbone_from_config(cfg, cfg.embed_dim), pooling=cfg.pooling,
-        embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout, dropout=cfg.dropout,
+    pretrained = meta.get("vectors")
+    embed_dim = int(pretrained["dim"]) if pretrained else cfg.embed_dim  # the vectors fix the width
+    mode = cfg.vectors_mode if pretrained else "finetune"
+    model = TextClassifier(
+        vocab_size=vocab_size, embed_dim=embed_dim, num_classes=num_classes,
+        backbone=backbone_from_config(cfg, embed_dim * (2 if mode == "both" else 1)), pooling=cfg.pooling,
+        embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout, dropout=cfg.dropout, vectors_mode=mode,
     )
+    matrix = vectors.take(meta["vocab"].get("fingerprint", ""), cfg.vectors) if pretrained else None
+    if matrix is not None:  # a fresh model; one rebuilt from a checkpoint gets its rows from there
+        with torch.no_grad():
+            for table in (model.embedding, model.static_embedding):
+                if table is not None:
+                    table.weight.copy_(torch.from_numpy(matrix))
+    return model

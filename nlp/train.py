@@ -27,6 +27,7 @@ from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
 from nlp.task import build_task
+from nlp.vectors import check_spec
 
 
 @dataclass
@@ -64,6 +65,13 @@ class NlpConfig(RunConfig):
     fold: int = -1
     """With --cv: the fold used as test split (-1 = run every fold and report mean and std)."""
     embed_dim: int = 128
+    """Embedding width (with --vectors: the vectors' dimension instead)."""
+    vectors: Optional[str] = None
+    """Pretrained word vectors for the embedding: glove-6b-50d, or a GloVe/word2vec text file."""
+    vectors_mode: Literal["frozen", "finetune", "both"] = "finetune"
+    """With --vectors: keep them fixed, train them, or both (static + trained channels, Kim 2014)."""
+    vectors_vocab: int = 0
+    """With --vectors: also add the N most frequent words of the vectors to the vocabulary."""
     pooling: Literal["last", "mean", "max", "attention"] = "max"
     """How backbone outputs become one vector per text."""
     embed_dropout: float = 0.25
@@ -77,7 +85,7 @@ class NlpConfig(RunConfig):
     def validate(self) -> None:
         super().validate()
         self.require_positive("min_freq", "embed_dim")
-        self.require_non_negative("max_vocab", "max_tokens")
+        self.require_non_negative("max_vocab", "max_tokens", "vectors_vocab")
         if 0 < self.max_vocab < 3:
             raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")
         self.require_fraction("val_fraction", "test_fraction")
@@ -86,6 +94,10 @@ class NlpConfig(RunConfig):
                 raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
         if self.cv == 1 or self.cv < 0:
             raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
+        if self.vectors:
+            check_spec(self.vectors)
+            if self.level != "word":
+                raise ConfigError("--vectors: word vectors need --level word")
         if self.cv and not -1 <= self.fold < self.cv:
             raise ConfigError(f"--fold must be in -1..{self.cv - 1}, got {self.fold}")
 

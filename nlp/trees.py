@@ -3,16 +3,18 @@
     (3 (2 (2 The) (2 Rock)) (4 (2 is) ...))
 
 A leaf is ``(label text)`` where the text runs to the closing bracket and may hold a space
-(``(2 8 1\\/2)`` is the one leaf "8 1/2"; the real files write that space as U+00A0). PTB escapes are undone (``-LRB-`` -> "(",
-``\\/`` -> "/", ``\\*`` -> "*", ````` and ``''`` -> '"'), so phrases read like the sentences
-a user would type. An unbalanced line is a DataError naming the file and line.
+(``(2 8 1\\/2)`` is the one leaf "8 1/2"; the real files write that space as U+00A0).
+PTB escapes are undone (``-LRB-`` -> "(", ``\\/`` -> "/", ``\\*`` -> "*", ````` and ``''`` -> '"'),
+so phrases read like the sentences a user would type. An unbalanced line is a DataError naming the file and line.
 
 Datasets built from the trees (Socher et al. 2013; Kim 2014; Tai et al. 2015):
 
-- ``sst5``: root sentences, five classes, train/dev/test 8,544 / 1,101 / 2,210;
-- ``sst2-phrases``: training on every distinct labelled phrase of the training trees
-  (neutral dropped, 0-1 negative, 3-4 positive), validation and test on the binary root
-  sentences of dev and test (872 / 1,821).
+- ``sst5``: training on every distinct phrase of the training trees (159,273, five classes),
+  validation and test on the root sentences of dev and test (1,101 / 2,210);
+- ``sst2-phrases``: the same with neutral phrases dropped (0-1 negative, 3-4 positive): 77,616
+  training phrases, validation and test on the binary roots (872 / 1,821).
+
+A phrase that occurs in several trees is kept once (the treebank labels each distinct phrase once).
 
 Example:
     >>> tree = parse_tree("(3 (2 (2 8 1\\\\/2) (2 Mile)) (4 rocks))")
@@ -126,24 +128,22 @@ def sentence_rows(trees: list[Node], *, classes: str) -> list[tuple[str, str]]:
     return [(tree.text, label) for tree in trees if (label := binary_label(tree.label))]
 
 
-def phrase_rows(trees: list[Node]) -> list[tuple[str, str]]:
-    """Every distinct non-neutral phrase of ``trees`` with its binary label, first occurrence order."""
+def phrase_rows(trees: list[Node], *, classes: str = "sst2") -> list[tuple[str, str]]:
+    """Every distinct phrase of ``trees`` with its label (``classes`` as in ``sentence_rows``), first-seen order."""
     seen: dict[str, str] = {}
     for tree in trees:
         for node in tree.phrases():
-            label = binary_label(node.label)
+            label = SST5_CLASSES[node.label] if classes == "sst5" else binary_label(node.label)
             if label and node.text not in seen:
                 seen[node.text] = label
     return list(seen.items())
 
 
 def read_sst_trees(folder: Path, dataset: str) -> dict[str, list[tuple[str, str]]]:
-    """train/val/test rows of ``dataset`` (sst5 | sst2-phrases | sst2-trees) from ``folder``/{train,dev,test}.txt."""
+    """train (phrases) / val / test (root sentences) of ``dataset`` (sst5 | sst2-phrases) from ``folder``."""
+    classes = "sst5" if dataset == "sst5" else "sst2"
     trees = {split: read_trees(Path(folder) / f"{name}.txt")
              for split, name in (("train", "train"), ("val", "dev"), ("test", "test"))}
-    if dataset == "sst5":
-        return {split: sentence_rows(t, classes="sst5") for split, t in trees.items()}
-    rows = {split: sentence_rows(t, classes="sst2") for split, t in trees.items()}
-    if dataset == "sst2-phrases":
-        rows["train"] = phrase_rows(trees["train"])
+    rows = {split: sentence_rows(t, classes=classes) for split, t in trees.items()}
+    rows["train"] = phrase_rows(trees["train"], classes=classes)
     return rows

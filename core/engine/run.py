@@ -162,7 +162,8 @@ def _check_baseline(domain: Domain, name: str) -> None:
 
 
 def _write_results(out: Path, test: dict, meta: dict, extra: dict) -> None:
-    write_json(out / "final.json", {"test": scalars(test), **extra})
+    record = meta.get("record")  # a domain's small JSON-able facts about the data (e.g. vectors coverage)
+    write_json(out / "final.json", {"test": scalars(test), **extra, **({"data": record} if record else {})})
     if "_confusion" in test:
         write_confusion(test["_confusion"], meta.get("classes"), out)
 

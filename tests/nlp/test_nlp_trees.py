@@ -8,7 +8,7 @@ import pytest
 from core.errors import DataError
 from nlp.sources import read_source
 from nlp.train import NlpConfig
-from nlp.trees import SST5_CLASSES, parse_tree, phrase_rows, read_trees
+from nlp.trees import SST5_CLASSES, parse_tree, phrase_rows, read_trees, sentence_rows
 
 
 def test_leaf_with_a_space_and_escapes_is_one_word():
@@ -48,8 +48,9 @@ def test_real_treebank_counts(data_dir):
     sst2 = read_source(NlpConfig(data="sst2-phrases", progress=False))
     assert {k: len(v) for k, v in sst2.items()} == {"train": 77616, "val": 872, "test": 1821}
     sst5 = read_source(NlpConfig(data="sst5", progress=False))
-    assert {k: len(v) for k, v in sst5.items()} == {"train": 8544, "val": 1101, "test": 2210}
+    assert {k: len(v) for k, v in sst5.items()} == {"train": 159273, "val": 1101, "test": 2210}
     roots = Counter(label for _, label in sst5["test"])
     assert [roots[name] for name in SST5_CLASSES] == [279, 633, 389, 510, 399]  # the README's counts
-    binary_train = sum(label != SST5_CLASSES[2] for _, label in sst5["train"])
-    assert binary_train == 6920
+    binary_roots = [sentence_rows(read_trees(folder / f"{name}.txt"), classes="sst2") for name in ("train", "dev")]
+    assert [len(rows) for rows in binary_roots] == [6920, 872]
+    assert set(sst2["train"]) >= set(binary_roots[0])  # every root sentence is one of the phrases
