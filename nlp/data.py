@@ -59,19 +59,30 @@ def collate(items: list[tuple[Tensor, int]]) -> SequenceBatch:
     return SequenceBatch(inputs, lengths, torch.tensor(labels, dtype=torch.long))
 
 
-def encode_text(text: str, vocab: Vocab, max_tokens: int) -> list[int]:
-    """Token ids of one text, cut to the first ``max_tokens`` tokens (0 = no limit)."""
-    tokens = tokenize(text, vocab.level)
-    return vocab.encode(tokens[:max_tokens] if max_tokens > 0 else tokens)
+def truncate(tokens: list[str], max_tokens: int, how: str = "head") -> list[str]:
+    """At most ``max_tokens`` tokens (0 = all): the first ones ("head"), or the first quarter and the
+    last three quarters ("head+tail", Sun et al. 2019: a review's verdict often comes at its end)."""
+    if max_tokens <= 0 or len(tokens) <= max_tokens:
+        return tokens
+    if how == "head+tail":
+        head = max_tokens // 4
+        return tokens[:head] + tokens[len(tokens) - (max_tokens - head):]
+    return tokens[:max_tokens]
 
 
-def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str) -> TextDataset:
+def encode_text(text: str, vocab: Vocab, max_tokens: int, truncation: str = "head") -> list[int]:
+    """Token ids of one text, cut to ``max_tokens`` tokens (0 = no limit) as ``truncate`` says."""
+    return vocab.encode(truncate(tokenize(text, vocab.level), max_tokens, truncation))
+
+
+def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str,
+                truncation: str = "head") -> TextDataset:
     """Encode a split; texts with no tokens or a label unseen in training are reported and skipped."""
     index = {name: i for i, name in enumerate(classes)}
     ids, labels, texts = [], [], []
     empty, unknown = 0, 0
     for text, label in rows:
-        encoded = encode_text(text, vocab, max_tokens)
+        encoded = encode_text(text, vocab, max_tokens, truncation)
         if not encoded:
             empty += 1
         elif label not in index:
@@ -163,8 +174,10 @@ def build_data(cfg) -> DataBundle:
     classes = sorted({label for _, label in splits["train"]})
     if len(classes) < 2:
         raise DataError(f"{cfg.data}: the training split holds only the label {classes!r}; need two or more classes")
-    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name) for name, rows in splits.items()}
+    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name, truncation=cfg.truncation)
+            for name, rows in splits.items()}
     meta = {"vocab": vocab.to_meta(), "classes": classes, "max_tokens": cfg.max_tokens, "dataset": cfg.data,
+            "truncation": cfg.truncation,
             "sizes": {name: len(ds) for name, ds in sets.items()}}
     if cfg.vectors:
         meta["vectors"] = stage_vectors(cfg, vocab, counts)

@@ -114,7 +114,7 @@ def _member_probs(member: Member, texts: list[str], batch_size: int) -> tuple[li
     model, meta, vocab = member
     max_tokens = int(meta.get("max_tokens") or 0) or MAX_TOKENS_FALLBACK
     encoded = [(i, torch.tensor(ids, dtype=torch.long)) for i, text in enumerate(texts)
-               if (ids := encode_text(text, vocab, max_tokens))]
+               if (ids := encode_text(text, vocab, max_tokens, meta.get("truncation", "head")))]
     encoded.sort(key=lambda item: len(item[1]))  # similar lengths per batch: little padding
     probs = []
     for start in range(0, len(encoded), batch_size):

@@ -23,6 +23,7 @@ from pathlib import Path
 from core.engine.domain import cache_root, data_root
 from core.errors import ConfigError, DataError
 from nlp import toy
+from nlp.imdb import unpacked_archive
 from nlp.download import IMDB_SHA256, IMDB_URL, download_and_unpack
 from nlp.trees import read_sst_trees
 from nlp.vocab import decode_bytes
@@ -156,6 +157,9 @@ def _imdb_folder(download: bool, progress: bool) -> Path:
     for folder in candidates:
         if (folder / "train").is_dir():
             return folder
+    unpacked = unpacked_archive()  # the shared aclImdb.tar.xz, checked and unpacked once into the cache
+    if unpacked is not None:
+        return unpacked
     if not download:
         raise DataError(f"imdb: no aclImdb folder in {', '.join(map(str, candidates))} (add --download to fetch it)")
     return download_and_unpack(IMDB_URL, cache_root() / "nlp", sha256=IMDB_SHA256, member="aclImdb", progress=progress)

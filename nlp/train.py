@@ -53,7 +53,9 @@ class NlpConfig(RunConfig):
     max_vocab: int = 30000
     """Vocabulary size cap including <pad> and <unk> (0 = no cap)."""
     max_tokens: int = 400
-    """Keep the first N tokens of each text (0 = all)."""
+    """Keep at most N tokens of each text (0 = all), chosen by --truncation."""
+    truncation: Literal["head", "head+tail"] = "head"
+    """Longer texts keep their first N tokens, or their first N/4 and last 3N/4 (head+tail, for reviews)."""
     val_fraction: float = 0.1
     """Share of training data held out for validation where the source has no dev split."""
     test_fraction: float = 0.1
