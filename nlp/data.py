@@ -158,6 +158,36 @@ def stage_vectors(cfg, vocab: Vocab, counts: Counter) -> dict:
     return record
 
 
+def build_vocab(cfg, counts: Counter) -> Vocab:
+    """The training split's vocabulary, plus ``--vectors-vocab`` words of the vectors."""
+    vocab = Vocab.build(([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab,
+                        level=cfg.level)
+    if cfg.vectors and cfg.vectors_vocab:
+        extra = [w for w in vectors.leading_words(cfg.vectors, cfg.vectors_vocab) if w not in vocab.stoi]
+        vocab = Vocab(itos=[*vocab.itos, *extra], level=vocab.level)
+    return vocab
+
+
+def init_spec(cfg) -> str:
+    return f"checkpoint:{cfg.init_backbone}"
+
+
+def pretrained_text_parts(cfg) -> tuple[Vocab, Tensor] | None:
+    """(vocabulary, embedding) of ``--init-backbone`` when it carries them (an ``nlp.pretrain`` or nlp run)."""
+    if not cfg.init_backbone:
+        return None
+    from nlp.lm import text_parts
+
+    parts = text_parts(cfg.init_backbone)
+    if parts and cfg.vectors:
+        raise ConfigError(f"--vectors and --init-backbone {cfg.init_backbone}: the checkpoint already brings "
+                          "an embedding and its vocabulary; drop --vectors")
+    if parts and parts[0].level != cfg.level:
+        raise ConfigError(f"--init-backbone {cfg.init_backbone}: its vocabulary is {parts[0].level}-level, "
+                          f"not --level {cfg.level}")
+    return parts
+
+
 def build_data(cfg) -> DataBundle:
     """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings."""
     splits = split_rows(read_source(cfg), cfg)
@@ -166,10 +196,8 @@ def build_data(cfg) -> DataBundle:
     if cfg.limit_eval:
         splits["val"], splits["test"] = splits["val"][: cfg.limit_eval], splits["test"][: cfg.limit_eval]
     counts = Counter(token for text, _ in splits["train"] for token in tokenize(text, cfg.level))
-    vocab = Vocab.build(([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level)
-    if cfg.vectors and cfg.vectors_vocab:
-        vocab = Vocab(itos=[*vocab.itos, *(w for w in vectors.leading_words(cfg.vectors, cfg.vectors_vocab)
-                                           if w not in vocab.stoi)], level=vocab.level)
+    pretrained = pretrained_text_parts(cfg)
+    vocab = pretrained[0] if pretrained else build_vocab(cfg, counts)
     check_resume_vocab(cfg, vocab)
     classes = sorted({label for _, label in splits["train"]})
     if len(classes) < 2:
@@ -182,5 +210,9 @@ def build_data(cfg) -> DataBundle:
     if cfg.vectors:
         meta["vectors"] = stage_vectors(cfg, vocab, counts)
         meta["record"] = {"vectors": meta["vectors"]}  # core copies it into final.json
+    if pretrained:  # the embedding rows come from --init-backbone, staged like vectors (nlp.model)
+        meta["vectors"] = {"name": init_spec(cfg), "dim": int(pretrained[1].shape[1]), "rows": len(vocab)}
+        vectors.stage(vocab.fingerprint(), init_spec(cfg), pretrained[1].float().numpy())
+        meta["record"] = {"init_embedding": meta["vectors"]}
     return DataBundle(train=make_loader(sets["train"], cfg, train=True), val=make_loader(sets["val"], cfg, train=False),
                       test=make_loader(sets["test"], cfg, train=False), meta=meta)

@@ -78,7 +78,9 @@ def build_model(cfg, meta: dict) -> TextClassifier:
         backbone=backbone_from_config(cfg, embed_dim * (2 if mode == "both" else 1)), pooling=cfg.pooling,
         embed_dropout=cfg.embed_dropout, word_dropout=cfg.word_dropout, dropout=cfg.dropout, vectors_mode=mode,
     )
-    matrix = vectors.take(meta["vocab"].get("fingerprint", ""), cfg.vectors) if pretrained else None
+    spec = f"checkpoint:{cfg.init_backbone}" if pretrained and str(pretrained["name"]).startswith("checkpoint:") \
+        else cfg.vectors
+    matrix = vectors.take(meta["vocab"].get("fingerprint", ""), spec) if pretrained else None
     if matrix is not None:  # a fresh model; one rebuilt from a checkpoint gets its rows from there
         with torch.no_grad():
             for table in (model.embedding, model.static_embedding):
