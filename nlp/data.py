@@ -24,9 +24,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from core.engine.domain import DataBundle
+from core.engine.seeding import loader_kwargs
 from core.errors import ConfigError, DataError
 from core.nn.sampler import BucketBatchSampler
-from core.engine.seeding import loader_kwargs
 from core.nn.sequence import SequenceBatch, pad_sequences
 from nlp import vectors
 from nlp.sources import Rows, read_source

@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.nn.backbone import Backbone, backbone_from_config
 from core.errors import CheckpointError
+from core.nn.backbone import Backbone, backbone_from_config
 from core.nn.pooling import Pooling
 from nlp import vectors
 from nlp.vocab import PAD_ID, UNK_ID

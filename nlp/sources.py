@@ -23,8 +23,8 @@ from pathlib import Path
 from core.engine.domain import cache_root, data_root
 from core.errors import ConfigError, DataError
 from nlp import toy
-from nlp.imdb import unpacked_archive
 from nlp.download import IMDB_SHA256, IMDB_URL, download_and_unpack
+from nlp.imdb import unpacked_archive
 from nlp.trees import read_sst_trees
 from nlp.vocab import decode_bytes
 
