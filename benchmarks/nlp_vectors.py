@@ -82,13 +82,67 @@ def collect(log: Path, runs: Path) -> dict:
     return tasks
 
 
+def earlier_mr_rows(path: Path = RESULTS.parent / "nlp.json") -> dict:
+    """MR baselines and the from-scratch BiLSTM measured by ``benchmarks.nlp`` on the same 10 folds
+    (same rows, same ``--split-seed 0``), so they are not re-run here."""
+    if not path.is_file():
+        return {}
+    mr = json.loads(path.read_text()).get("mr", {})
+    rows = {name: {"accuracy": mr[name]["accuracy"], "fold_std": mr[name]["std"],
+                   "command": f"python -m nlp.train --data mr --cv 10 --baseline {name} --seed 0",
+                   "source": str(path.name)} for name in ("tfidf", "nbsvm") if name in mr}
+    if "rnn_seeds" in mr:
+        rows["no-vectors-bilstm"] = {**spread(mr["rnn_seeds"]["values"]), "flags": mr.get("flags"),
+                                     "source": str(path.name)}
+    return rows
+
+
+BEGIN, END = "<!-- nlp_vectors:begin -->", "<!-- nlp_vectors:end -->"
+LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fold"}
+
+
+def markdown(tasks: dict) -> str:
+    """The results table (generated from the results file, never typed)."""
+    lines = [BEGIN, "", "### Pretrained vectors (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)", "",
+             "| task | GloVe-50d BiLSTM: median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
+             "|---|---|---|---|---|---|"]
+    for task, entry in tasks.items():
+        for group, stats in entry["summary"].items():
+            minutes = [row["minutes"] for name, row in entry["runs"].items() if name.startswith(group)]
+            base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
+            runs = [row for name, row in entry["runs"].items() if name.startswith(group)]
+            spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
+            if len(runs) == 1 and "fold_std" in runs[0]:
+                spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
+            lines.append(f"| {LABELS.get(task, task)} | {stats['median']:.1%} ({spread_text}) | "
+                         f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
+                         f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |")
+    lines += ["", "Commands, per-seed figures and run folders: the results file.", "", END]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text() if path.is_file() else "# Results\n\n"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)")
     args = parser.parse_args()
     tasks = collect(args.log, args.runs)
+    if "mr" in tasks:
+        earlier = earlier_mr_rows()
+        tasks["mr"]["baselines"].update({k: v for k, v in earlier.items() if k in ("tfidf", "nbsvm")})
+        if "no-vectors-bilstm" in earlier:
+            tasks["mr"]["ablation_no_vectors"] = earlier["no-vectors-bilstm"]
     args.results.write_text(json.dumps(tasks, indent=2) + "\n")
     for task, entry in tasks.items():
         for group, stats in entry["summary"].items():
@@ -96,6 +150,8 @@ def main() -> None:
                   f"(n={len(stats['values'])}; target {entry['target']})")
         for name, row in entry["baselines"].items():
             print(f"{task:6s} {name:18s} {row['accuracy']:.4f}")
+    if args.markdown:
+        write_section(args.markdown, markdown(tasks))
     print(f"wrote {args.results}")
 
 
