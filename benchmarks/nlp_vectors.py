@@ -114,7 +114,8 @@ def markdown(tasks: dict) -> str:
             spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
             if len(runs) == 1 and "fold_std" in runs[0]:
                 spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
-            lines.append(f"| {LABELS.get(task, task)} | {stats['median']:.1%} ({spread_text}) | "
+            label = LABELS.get(task, task) + ("" if group == "glove" else f", {group}")
+            lines.append(f"| {label} | {stats['median']:.1%} ({spread_text}) | "
                          f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
                          f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |")
     lines += ["", "Commands, per-seed figures and run folders: the results file.", "", END]
