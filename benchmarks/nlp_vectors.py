@@ -108,9 +108,9 @@ def markdown(tasks: dict) -> str:
              "|---|---|---|---|---|---|"]
     for task, entry in tasks.items():
         for group, stats in entry["summary"].items():
-            minutes = [row["minutes"] for name, row in entry["runs"].items() if name.startswith(group)]
+            minutes = [row["minutes"] for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
             base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
-            runs = [row for name, row in entry["runs"].items() if name.startswith(group)]
+            runs = [row for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
             spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
             if len(runs) == 1 and "fold_std" in runs[0]:
                 spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
