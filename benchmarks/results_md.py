@@ -108,7 +108,40 @@ def render(results: dict) -> str:
         "`python -m benchmarks.results_md`."
     )
     out += ["```", "", together, ""]
+    out += extra_sections()
     return "\n".join(out)
+
+
+def extra_sections() -> list[str]:
+    """Sections kept by their own benchmark scripts' results files (nlp vectors, speech arctic)."""
+    from benchmarks import nlp_vectors
+
+    out = []
+    vectors = ROOT / "benchmarks" / "results" / "nlp_vectors.json"
+    if vectors.is_file():
+        out += ["## nlp: pretrained vectors", "", nlp_vectors.markdown(json.loads(vectors.read_text())), ""]
+    arctic = ROOT / "benchmarks" / "results" / "speech_arctic.json"
+    if arctic.is_file():
+        out += arctic_section(json.loads(arctic.read_text()))
+    return out
+
+
+def arctic_section(results: dict) -> list[str]:
+    """speech arctic rows (benchmarks/results/speech_arctic.json) beside the issue's targets."""
+    targets = results.get("targets", {})
+    out = ["## speech: arctic (read English sentences)", "",
+           f"Targets: greedy CER <= {targets.get('greedy_cer', 0):.0%}, WER <= {targets.get('greedy_wer', 0):.0%}; "
+           f"LM beam WER <= {targets.get('lm_beam_wer', 0):.0%}.", "",
+           "| run | seed | test CER (greedy) | test WER (greedy) | epochs | train min | stopped |",
+           "|---|---|---|---|---|---|---|"]
+    for row in results.get("rows", []):
+        test = row.get("test_greedy") or {}
+        cer = f"{test['cer']:.1%}" if "cer" in test else "-"
+        wer = f"{test['wer']:.1%}" if "wer" in test else "-"
+        out.append(f"| {row['name']} | {row.get('seed', '-')} | {cer} | {wer} | {row.get('epochs', '-')} | "
+                   f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |")
+    out += ["", "Commands: the results file. Notes:", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
+    return out
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import sys
+from collections import Counter
 
 import torch
 from torch import Tensor
@@ -22,9 +24,10 @@ from torch.utils.data import DataLoader, Dataset
 from core.engine import splits
 from core.engine.domain import DataBundle
 from core.engine.seeding import loader_kwargs
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
+from nlp import vectors
 from nlp.sources import Rows, read_source
 from nlp.vocab import PAD_ID, Vocab, tokenize
 
@@ -55,19 +58,30 @@ def collate(items: list[tuple[Tensor, int]]) -> SequenceBatch:
     return SequenceBatch(inputs, lengths, torch.tensor(labels, dtype=torch.long))
 
 
-def encode_text(text: str, vocab: Vocab, max_tokens: int) -> list[int]:
-    """Token ids of one text, cut to the first ``max_tokens`` tokens (0 = no limit)."""
-    tokens = tokenize(text, vocab.level)
-    return vocab.encode(tokens[:max_tokens] if max_tokens > 0 else tokens)
+def truncate(tokens: list[str], max_tokens: int, how: str = "head") -> list[str]:
+    """At most ``max_tokens`` tokens (0 = all): the first ones ("head"), or the first quarter and the
+    last three quarters ("head+tail", Sun et al. 2019: a review's verdict often comes at its end)."""
+    if max_tokens <= 0 or len(tokens) <= max_tokens:
+        return tokens
+    if how == "head+tail":
+        head = max_tokens // 4
+        return tokens[:head] + tokens[len(tokens) - (max_tokens - head):]
+    return tokens[:max_tokens]
 
 
-def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str) -> TextDataset:
+def encode_text(text: str, vocab: Vocab, max_tokens: int, truncation: str = "head") -> list[int]:
+    """Token ids of one text, cut to ``max_tokens`` tokens (0 = no limit) as ``truncate`` says."""
+    return vocab.encode(truncate(tokenize(text, vocab.level), max_tokens, truncation))
+
+
+def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str,
+                truncation: str = "head") -> TextDataset:
     """Encode a split; texts with no tokens or a label unseen in training are reported and skipped."""
     index = {name: i for i, name in enumerate(classes)}
     ids, labels, texts = [], [], []
     empty, unknown = 0, 0
     for text, label in rows:
-        encoded = encode_text(text, vocab, max_tokens)
+        encoded = encode_text(text, vocab, max_tokens, truncation)
         if not encoded:
             empty += 1
         elif label not in index:
@@ -127,6 +141,44 @@ def make_loader(dataset: TextDataset, cfg, *, train: bool) -> DataLoader:
                       **loader_kwargs(cfg.seed))
 
 
+def stage_vectors(cfg, vocab: Vocab, counts: Counter) -> dict:
+    """Pretrained rows for ``vocab`` staged for ``build_model``; the coverage record (printed too)."""
+    matrix, record = vectors.embedding_matrix(vocab.itos, cfg.vectors, counts=counts, seed=cfg.seed)
+    vectors.stage(vocab.fingerprint(), cfg.vectors, matrix)
+    print(f"nlp: {vectors.describe(record)}", file=sys.stderr)
+    return record
+
+
+def build_vocab(cfg, counts: Counter) -> Vocab:
+    """The training split's vocabulary, plus ``--vectors-vocab`` words of the vectors."""
+    vocab = Vocab.build(([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab,
+                        level=cfg.level)
+    if cfg.vectors and cfg.vectors_vocab:
+        extra = [w for w in vectors.leading_words(cfg.vectors, cfg.vectors_vocab) if w not in vocab.stoi]
+        vocab = Vocab(itos=[*vocab.itos, *extra], level=vocab.level)
+    return vocab
+
+
+def init_spec(cfg) -> str:
+    return f"checkpoint:{cfg.init_backbone}"
+
+
+def pretrained_text_parts(cfg) -> tuple[Vocab, Tensor] | None:
+    """(vocabulary, embedding) of ``--init-backbone`` when it carries them (an ``nlp.pretrain`` or nlp run)."""
+    if not cfg.init_backbone:
+        return None
+    from nlp.lm import text_parts
+
+    parts = text_parts(cfg.init_backbone)
+    if parts and cfg.vectors:
+        raise ConfigError(f"--vectors and --init-backbone {cfg.init_backbone}: the checkpoint already brings "
+                          "an embedding and its vocabulary; drop --vectors")
+    if parts and parts[0].level != cfg.level:
+        raise ConfigError(f"--init-backbone {cfg.init_backbone}: its vocabulary is {parts[0].level}-level, "
+                          f"not --level {cfg.level}")
+    return parts
+
+
 def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
     """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings.
 
@@ -138,15 +190,24 @@ def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
                                                                    cfg.split_seed)]
     if cfg.limit_eval:
         parts["val"], parts["test"] = parts["val"][: cfg.limit_eval], parts["test"][: cfg.limit_eval]
-    train_tokens = (tokenize(text, cfg.level) for text, _ in parts["train"])
-    vocab = Vocab.build(train_tokens, min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level)
+    counts = Counter(token for text, _ in parts["train"] for token in tokenize(text, cfg.level))
+    pretrained = pretrained_text_parts(cfg)
+    vocab = pretrained[0] if pretrained else build_vocab(cfg, counts)
     check_resume_vocab(cfg, vocab, resumed_meta)
     classes = sorted({label for _, label in parts["train"]})
     if len(classes) < 2:
         raise DataError(f"{cfg.data}: the training split holds only the label {classes!r}; need two or more classes")
-    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name)
+    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name, truncation=cfg.truncation)
             for name, rows in parts.items()}
     meta = {"vocab": vocab.to_meta(), "classes": classes, "max_tokens": cfg.max_tokens, "dataset": cfg.data,
+            "truncation": cfg.truncation,
             "sizes": {name: len(ds) for name, ds in sets.items()}}
+    if cfg.vectors:
+        meta["vectors"] = stage_vectors(cfg, vocab, counts)
+        meta["report"] = {"vectors": meta["vectors"]}  # core copies it into final.json
+    if pretrained:  # the embedding rows come from --init-backbone, staged like vectors (nlp.model)
+        meta["vectors"] = {"name": init_spec(cfg), "dim": int(pretrained[1].shape[1]), "rows": len(vocab)}
+        vectors.stage(vocab.fingerprint(), init_spec(cfg), pretrained[1].float().numpy())
+        meta["report"] = {"init_embedding": meta["vectors"]}
     return DataBundle(train=make_loader(sets["train"], cfg, train=True), val=make_loader(sets["val"], cfg, train=False),
                       test=make_loader(sets["test"], cfg, train=False), meta=meta)

@@ -8,6 +8,11 @@ active in training only:
 - ``embed_dropout``: dropout on the embedded vectors;
 - ``dropout`` (``cfg.dropout``): between recurrent layers (in the backbone) and before the classifier.
 
+Pretrained vectors (``--vectors``, ``nlp.vectors``) set the embedding's starting rows and its width;
+``--vectors-mode`` frozen keeps them fixed, finetune trains them, both feeds the backbone two
+channels side by side: a frozen copy and a trained copy (Kim 2014's static + non-static channels,
+concatenated per token since a recurrent layer reads one vector a step).
+
 Example:
     >>> import torch
     >>> from nlp.train import NlpConfig
@@ -24,15 +29,22 @@ from torch import Tensor, nn
 from core.engine.classification import SequenceClassifier
 from core.errors import CheckpointError
 from core.nn.backbone import backbone_from_config
+from nlp import vectors
 from nlp.vocab import PAD_ID, UNK_ID
 
 
 class TokenEmbedding(nn.Module):
-    """``forward(ids (B,T) int64) -> (B,T,E)``, with word dropout and embedding dropout in training."""
+    """``forward(ids (B,T) int64) -> (B,T,E)`` (``(B,T,2E)`` with a static channel), with word dropout
+    and embedding dropout in training."""
 
-    def __init__(self, *, vocab_size: int, embed_dim: int, embed_dropout: float = 0.0, word_dropout: float = 0.0):
+    def __init__(self, *, vocab_size: int, embed_dim: int, embed_dropout: float = 0.0, word_dropout: float = 0.0,
+                 vectors_mode: str = "finetune"):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.embedding.weight.requires_grad_(vectors_mode != "frozen")
+        # "both": a second, frozen copy of the pretrained rows (the static channel)
+        self.static_embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID).requires_grad_(False) \
+            if vectors_mode == "both" else None
         self.embed_dropout = nn.Dropout(embed_dropout)
         self.word_dropout = word_dropout
 
@@ -40,7 +52,10 @@ class TokenEmbedding(nn.Module):
         if self.training and self.word_dropout > 0:
             drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout  # (B, T)
             ids = ids.masked_fill(drop & (ids != PAD_ID), UNK_ID)
-        return self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        x = self.embedding(ids)  # (B, T, E)
+        if self.static_embedding is not None:
+            x = torch.cat([self.static_embedding(ids), x], dim=-1)  # (B, T, 2E)
+        return self.embed_dropout(x)
 
 
 def build_model(cfg, meta: dict) -> SequenceClassifier:
@@ -49,8 +64,21 @@ def build_model(cfg, meta: dict) -> SequenceClassifier:
         vocab_size, num_classes = len(meta["vocab"]["itos"]), len(meta["classes"])
     except (KeyError, TypeError):
         raise CheckpointError("nlp meta lacks 'vocab' or 'classes' (not an nlp run?)") from None
-    backbone = backbone_from_config(cfg, cfg.embed_dim)  # built first: its initial weights keep their seed draws
-    front = TokenEmbedding(vocab_size=vocab_size, embed_dim=cfg.embed_dim, embed_dropout=cfg.embed_dropout,
-                           word_dropout=cfg.word_dropout)
-    return SequenceClassifier(front=front, backbone=backbone, num_classes=num_classes, pooling=cfg.pooling,
-                              dropout=cfg.dropout)
+    pretrained = meta.get("vectors")
+    embed_dim = int(pretrained["dim"]) if pretrained else cfg.embed_dim  # the vectors fix the width
+    mode = cfg.vectors_mode if pretrained else "finetune"
+    # built first: its initial weights keep their seed draws
+    backbone = backbone_from_config(cfg, embed_dim * (2 if mode == "both" else 1))
+    front = TokenEmbedding(vocab_size=vocab_size, embed_dim=embed_dim, embed_dropout=cfg.embed_dropout,
+                           word_dropout=cfg.word_dropout, vectors_mode=mode)
+    model = SequenceClassifier(front=front, backbone=backbone, num_classes=num_classes, pooling=cfg.pooling,
+                               dropout=cfg.dropout)
+    spec = f"checkpoint:{cfg.init_backbone}" if pretrained and str(pretrained["name"]).startswith("checkpoint:") \
+        else cfg.vectors
+    matrix = vectors.take(meta["vocab"].get("fingerprint", ""), spec) if pretrained else None
+    if matrix is not None:  # a fresh model; one rebuilt from a checkpoint gets its rows from there
+        with torch.no_grad():
+            for table in (front.embedding, front.static_embedding):
+                if table is not None:
+                    table.weight.copy_(torch.from_numpy(matrix))
+    return model

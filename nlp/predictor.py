@@ -44,7 +44,7 @@ class NlpPredictor:
         self.info = {**info, "classes": self.classes, "level": self.vocab.level}
 
     def encode(self, text: str) -> list[int]:
-        return encode_text(text, self.vocab, self.max_tokens)
+        return encode_text(text, self.vocab, self.max_tokens, self.meta.get("truncation", "head"))
 
     def _forward(self, sequences: list[Tensor]) -> Tensor:
         ids, lengths = pad_sequences(sequences, padding_value=PAD_ID)  # (B, T), (B,)

@@ -3,6 +3,7 @@
 - ``sst2``: ``stsa.binary.{train,dev,test}``, ``<0|1> <tokenised sentence>`` a line;
 - ``mr``: ``rt-polarity.{pos,neg}``, one sentence a line, Latin-1, no official split ("all");
 - ``imdb``: ``aclImdb/{train,test}/{pos,neg}/*.txt``, one review a file (no official val);
+- ``sst5`` / ``sst2-phrases``: the treebank's PTB trees (``nlp.trees``);
 - ``csv`` / ``tsv`` / ``jsonl``: any file with a text and a label column ("all");
 - ``toy``: the generated corpus of ``nlp.toy``.
 
@@ -23,12 +24,15 @@ from core.engine.domain import cache_root, data_root
 from core.errors import ConfigError, DataError
 from nlp import toy
 from nlp.download import IMDB_SHA256, IMDB_URL, download_and_unpack
+from nlp.imdb import unpacked_archive
+from nlp.trees import read_sst_trees
 from nlp.vocab import decode_bytes
 
 log = logging.getLogger("rnnsuite.nlp")
 Rows = list[tuple[str, str]]
 BINARY = {"0": "negative", "1": "positive"}
-NAMED = ("toy", "sst2", "mr", "imdb")
+NAMED = ("toy", "sst2", "sst2-phrases", "sst5", "mr", "imdb")
+TREE_DATASETS = ("sst2-phrases", "sst5")
 TABLE_FORMATS = ("csv", "tsv", "jsonl")
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -176,6 +180,9 @@ def _imdb_folder(download: bool, progress: bool) -> Path:
     for folder in candidates:
         if (folder / "train").is_dir():
             return folder
+    unpacked = unpacked_archive()  # the shared aclImdb.tar.xz, checked and unpacked once into the cache
+    if unpacked is not None:
+        return unpacked
     if not download:
         raise DataError(f"imdb: no aclImdb folder in {', '.join(map(str, candidates))} (add --download to fetch it)")
     return download_and_unpack(IMDB_URL, cache_root() / "nlp", sha256=IMDB_SHA256, member="aclImdb", progress=progress)
@@ -200,6 +207,11 @@ def read_source(cfg) -> dict[str, Rows]:
     name, errors = cfg.data, cfg.encoding_errors
     if name == "toy":
         return toy.splits()
+    if name in TREE_DATASETS:
+        folder = data_root() / "sentiment" / "sst-trees"
+        if not folder.is_dir():
+            raise DataError(f"{name}: no folder {folder} (set RNNSUITE_DATA to the shared data folder)")
+        return read_sst_trees(folder, name)
     if name in ("sst2", "mr"):
         path, kind = data_root() / "sentiment" / name, name
         if not path.is_dir():

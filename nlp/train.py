@@ -24,6 +24,7 @@ from nlp.baselines import run_baseline
 from nlp.data import build_data
 from nlp.model import build_model
 from nlp.predictor import load_predictor
+from nlp.vectors import check_spec
 
 
 @dataclass
@@ -31,7 +32,7 @@ class NlpConfig(RunConfig):
     """Flags of ``python -m nlp.train`` (sentiment classification)."""
 
     data: str = "toy"
-    """toy | sst2 | mr | imdb (under $RNNSUITE_DATA/sentiment), or a folder / .csv / .tsv / .jsonl path."""
+    """toy | sst2 | sst2-phrases | sst5 | mr | imdb (under $RNNSUITE_DATA/sentiment), or a folder / .csv / .tsv / .jsonl path."""
     format: Literal["auto", "csv", "tsv", "jsonl"] = "auto"
     """Format of a --data file (auto: from its suffix)."""
     text_column: str = "text"
@@ -49,12 +50,21 @@ class NlpConfig(RunConfig):
     max_vocab: int = 30000
     """Vocabulary size cap including <pad> and <unk> (0 = no cap)."""
     max_tokens: int = 400
-    """Keep the first N tokens of each text (0 = all)."""
+    """Keep at most N tokens of each text (0 = all), chosen by --truncation."""
+    truncation: Literal["head", "head+tail"] = "head"
+    """Longer texts keep their first N tokens, or their first N/4 and last 3N/4 (head+tail, for reviews)."""
     val_fraction: float = 0.1
     """Share of training data held out for validation where the source has no dev split."""
     test_fraction: float = 0.1
     """Share held out for test where the source has no split at all (mr, csv) and --cv is 0."""
     embed_dim: int = 128
+    """Embedding width (with --vectors: the vectors' dimension instead)."""
+    vectors: Optional[str] = None
+    """Pretrained word vectors for the embedding: glove-6b-50d, or a GloVe/word2vec text file."""
+    vectors_mode: Literal["frozen", "finetune", "both"] = "finetune"
+    """With --vectors: keep them fixed, train them, or both (static + trained channels, Kim 2014)."""
+    vectors_vocab: int = 0
+    """With --vectors: also add the N most frequent words of the vectors to the vocabulary."""
     pooling: Literal["last", "mean", "max", "attention"] = "max"
     """How backbone outputs become one vector per text."""
     embed_dropout: float = 0.25
@@ -71,13 +81,17 @@ class NlpConfig(RunConfig):
         self.require_at_most(MAX_HIDDEN, "embed_dim")
         if self.text_column == self.label_column:
             raise ConfigError(f"--text-column and --label-column must differ, both are {self.text_column!r}")
-        self.require_non_negative("max_vocab", "max_tokens")
+        self.require_non_negative("max_vocab", "max_tokens", "vectors_vocab")
         if 0 < self.max_vocab < 3:
             raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")
         self.require_fraction("val_fraction", "test_fraction")
         for name in ("embed_dropout", "word_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
+        if self.vectors:
+            check_spec(self.vectors)
+            if self.level != "word":
+                raise ConfigError("--vectors: word vectors need --level word")
 
 
 DOMAIN = Domain(

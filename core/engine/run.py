@@ -173,7 +173,6 @@ def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reaso
         "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
         "monitor": trainer.task.monitor, "mode": trainer.task.mode,
         **({"averaged": averaged} if averaged else {}),
-        **({"data": data.meta["report"]} if "report" in data.meta else {}),  # a domain's data notes
     })
     if trainer.history:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)
@@ -207,7 +206,8 @@ def _check_baseline(domain: Domain, name: str) -> None:
 
 
 def _write_results(out: Path, test: dict, meta: dict, extra: dict) -> None:
-    write_json(out / "final.json", {"test": scalars(test), **extra})
+    report = meta.get("report")  # a domain's JSON-able notes on its data (normaliser counts, vectors coverage)
+    write_json(out / "final.json", {"test": scalars(test), **extra, **({"data": report} if report else {})})
     if "_confusion" in test:
         write_confusion(test["_confusion"], meta.get("classes"), out)
 

@@ -1,0 +1,160 @@
+"""Pretrained-vector results: collect finished runs into ``benchmarks/results/nlp_vectors.json``.
+
+The runs themselves are ordinary ``python -m nlp.train`` invocations (the recipes in
+``recipes/nlp/``), started one at a time through the heavy-job lock by a shell loop whose log
+echoes every command as ``=== HH:MM:SS NAME: python -m nlp.train ... --out ROOT/nlp-NAME``.
+This script reads that log and each run's ``final.json`` (or ``cv.json`` for ``--cv``) and writes
+one row per task: every seed's test accuracy, mean / sample std / median, minutes, and the
+TF-IDF+LR and NBSVM-bi baselines on the same split, each with its exact command.
+
+    python -m benchmarks.nlp_vectors --log /work/runs/nlp-experiments.log --runs /work/runs
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "nlp_vectors.json"
+TARGETS = {"sst2p": 0.875, "sst5": 0.480, "mr": 0.810, "imdb": 0.920}
+REFERENCES = {
+    "sst2p": "Kim CNN-static 86.8 %, BiLSTM (Tai 2015) 87.5 % (300-d vectors); sentence-level BiLSTM here 80.0 %",
+    "sst5": "CNN-static 45.5 %, BiLSTM (Tai 2015) 49.1 %",
+    "mr": "CNN-static 81.0 %, SA-LSTM 80.7 %, NBSVM (paper) 79.4 %; from-scratch BiLSTM here 75.8 %",
+}
+_COMMAND = re.compile(r"^=== \S+ (\S+): (python -m nlp\.train .*)$")
+
+
+def commands(log: Path) -> dict[str, str]:
+    """Run name -> the exact command, from the experiment log."""
+    found = {}
+    for line in log.read_text().splitlines():
+        match = _COMMAND.match(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def outcome(folder: Path) -> dict | None:
+    """Test accuracy and minutes of a finished run (cv.json: mean over folds), or None if unfinished."""
+    if (folder / "cv.json").is_file():
+        cv = json.loads((folder / "cv.json").read_text())
+        accuracy = cv["test"]["accuracy"]
+        return {"accuracy": accuracy["mean"], "fold_std": accuracy["std"], "folds": accuracy["folds"],
+                "minutes": round(cv["train_seconds"] / 60, 2)}
+    if not (folder / "final.json").is_file():
+        return None
+    final = json.loads((folder / "final.json").read_text())
+    row = {"accuracy": final["test"]["accuracy"], "macro_f1": final["test"].get("macro_f1"),
+           "minutes": round(float(final.get("train_seconds") or 0) / 60, 2)}
+    for key in ("best_epoch", "epochs", "stopped", "data"):
+        if key in final:
+            row[key] = final[key]
+    if "val_best" in final:
+        row["val_accuracy"] = final["val_best"].get("accuracy")
+    return row
+
+
+def spread(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "median": statistics.median(values), "values": values}
+
+
+def collect(log: Path, runs: Path) -> dict:
+    """{task: {seeds: [...], summary, baselines}} for every task prefix found in the log."""
+    tasks: dict[str, dict] = {}
+    for name, command in commands(log).items():
+        result = outcome(runs / f"nlp-{name}")
+        if result is None:
+            continue
+        task, _, variant = name.partition("-")
+        entry = tasks.setdefault(task, {"target": TARGETS.get(task), "reference": REFERENCES.get(task),
+                                        "runs": {}, "baselines": {}})
+        kind = "baselines" if variant in ("tfidf", "nbsvm") else "runs"
+        entry[kind][variant] = {**result, "command": command, "run_dir": str(runs / f"nlp-{name}")}
+    for entry in tasks.values():
+        groups: dict[str, list[float]] = {}
+        for variant, row in entry["runs"].items():
+            groups.setdefault(re.sub(r"-s\d+$", "", variant), []).append(row["accuracy"])
+        entry["summary"] = {group: spread(values) for group, values in groups.items()}
+    return tasks
+
+
+def earlier_mr_rows(path: Path = RESULTS.parent / "nlp.json") -> dict:
+    """MR baselines and the from-scratch BiLSTM measured by ``benchmarks.nlp`` on the same 10 folds
+    (same rows, same ``--split-seed 0``), so they are not re-run here."""
+    if not path.is_file():
+        return {}
+    mr = json.loads(path.read_text()).get("mr", {})
+    rows = {name: {"accuracy": mr[name]["accuracy"], "fold_std": mr[name]["std"],
+                   "command": f"python -m nlp.train --data mr --cv 10 --baseline {name} --seed 0",
+                   "source": str(path.name)} for name in ("tfidf", "nbsvm") if name in mr}
+    if "rnn_seeds" in mr:
+        rows["no-vectors-bilstm"] = {**spread(mr["rnn_seeds"]["values"]), "flags": mr.get("flags"),
+                                     "source": str(path.name)}
+    return rows
+
+
+BEGIN, END = "<!-- nlp_vectors:begin -->", "<!-- nlp_vectors:end -->"
+LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fold"}
+
+
+def markdown(tasks: dict) -> str:
+    """The results table (generated from the results file, never typed)."""
+    lines = [BEGIN, "", "### Pretrained vectors (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)", "",
+             "| task | GloVe-50d BiLSTM: median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
+             "|---|---|---|---|---|---|"]
+    for task, entry in tasks.items():
+        for group, stats in entry["summary"].items():
+            minutes = [row["minutes"] for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
+            base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
+            runs = [row for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
+            spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
+            if len(runs) == 1 and "fold_std" in runs[0]:
+                spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
+            label = LABELS.get(task, task) + ("" if group == "glove" else f", {group}")
+            lines.append(f"| {label} | {stats['median']:.1%} ({spread_text}) | "
+                         f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
+                         f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |")
+    lines += ["", "Commands, per-seed figures and run folders: the results file.", "", END]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text() if path.is_file() else "# Results\n\n"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)")
+    args = parser.parse_args()
+    tasks = collect(args.log, args.runs)
+    if "mr" in tasks:
+        earlier = earlier_mr_rows()
+        tasks["mr"]["baselines"].update({k: v for k, v in earlier.items() if k in ("tfidf", "nbsvm")})
+        if "no-vectors-bilstm" in earlier:
+            tasks["mr"]["ablation_no_vectors"] = earlier["no-vectors-bilstm"]
+    args.results.write_text(json.dumps(tasks, indent=2) + "\n")
+    for task, entry in tasks.items():
+        for group, stats in entry["summary"].items():
+            print(f"{task:6s} {group:18s} median {stats['median']:.4f}  mean {stats['mean']:.4f} ± {stats['std']:.4f} "
+                  f"(n={len(stats['values'])}; target {entry['target']})")
+        for name, row in entry["baselines"].items():
+            print(f"{task:6s} {name:18s} {row['accuracy']:.4f}")
+    if args.markdown:
+        write_section(args.markdown, markdown(tasks))
+    print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
