@@ -10,6 +10,7 @@ alternately, round after round, and ratios are medians of per-round ratios (the
 
 Writes benchmarks/results/backbone.json (or backbone_quick.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,7 @@ def peak_mm_gflops(repeats: int = 5) -> float:
         start = time.perf_counter()
         a @ b
         times.append(time.perf_counter() - start)
-    return 2 * 1024 ** 3 / statistics.median(times[1:]) / 1e9
+    return 2 * 1024**3 / statistics.median(times[1:]) / 1e9
 
 
 def make_batch(shape: dict, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,8 +73,13 @@ def make_batch(shape: dict, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def raw_module(cell: str, shape: dict, backbone=None) -> nn.Module:
     """nn.LSTM/GRU/RNN of the shape; with ``backbone``, carrying the same weights."""
-    module = RAW[cell](shape["features"], shape["hidden"], num_layers=shape["layers"],
-                       bidirectional=shape["bidirectional"], batch_first=True)
+    module = RAW[cell](
+        shape["features"],
+        shape["hidden"],
+        num_layers=shape["layers"],
+        bidirectional=shape["bidirectional"],
+        batch_first=True,
+    )
     if backbone is not None:
         ours = [w for pair in backbone.layers for layer in pair for w in layer.flat_weights()]
         with torch.no_grad():
@@ -88,12 +94,23 @@ def contenders(shape: dict, cells: list[str], x, lengths) -> tuple[dict[str, Cal
     variable = shape["low"] is not None
     for cell in cells:
         torch.manual_seed(0)
-        backbone = build_backbone(cell, shape["features"], shape["hidden"], num_layers=shape["layers"],
-                                  bidirectional=shape["bidirectional"])
+        backbone = build_backbone(
+            cell,
+            shape["features"],
+            shape["hidden"],
+            num_layers=shape["layers"],
+            bidirectional=shape["bidirectional"],
+        )
         calls[cell] = lambda m=backbone: m(x, lengths)[0].sum().backward()
         if cell == "gru":  # the same GRU on torch's kernels, to show the hand-fused gain
-            torch_gru = build_backbone(cell, shape["features"], shape["hidden"], num_layers=shape["layers"],
-                                       bidirectional=shape["bidirectional"], impl="torch")
+            torch_gru = build_backbone(
+                cell,
+                shape["features"],
+                shape["hidden"],
+                num_layers=shape["layers"],
+                bidirectional=shape["bidirectional"],
+                impl="torch",
+            )
             torch_gru.load_state_dict(backbone.state_dict())
             calls["gru:impl=torch"] = lambda m=torch_gru: m(x, lengths)[0].sum().backward()
         if cell not in RAW:
@@ -116,7 +133,9 @@ def _packed(module: nn.Module, x, lengths) -> torch.Tensor:
     return out
 
 
-def alternate(calls: dict[str, Callable], rounds: int, *, min_seconds: float = 0.05) -> dict[str, list[float]]:
+def alternate(
+    calls: dict[str, Callable], rounds: int, *, min_seconds: float = 0.05
+) -> dict[str, list[float]]:
     """Every contender once per round, in a fresh random order each round; returns seconds
     per call. A measurement repeats a fast call until ``min_seconds`` so that cold caches
     after the previous contender weigh little."""
@@ -153,19 +172,29 @@ def run_shape(name: str, shape: dict, cells: list[str], rounds: int) -> dict:
     for contender, seconds in times.items():
         cell = contender.split(":")[0].removeprefix("nn.")
         median = statistics.median(seconds)
-        rows[contender] = {"ms": 1e3 * median, "seq_per_s": shape["batch"] / median,
-                           "gflops": matmul_flops(cell, shape, tokens) / median / 1e9}
+        rows[contender] = {
+            "ms": 1e3 * median,
+            "seq_per_s": shape["batch"] / median,
+            "gflops": matmul_flops(cell, shape, tokens) / median / 1e9,
+        }
     ratios = {}
     for cell in RAW:
         ratios[f"{cell}/nn.{cell}:padded"] = ratio(times, cell, f"nn.{cell}:padded")
         ratios[f"{cell}/nn.{cell}:packed"] = ratio(times, cell, f"nn.{cell}:packed")
-        ratios[f"nn.{cell}:twin/nn.{cell}:padded (noise)"] = ratio(times, f"nn.{cell}:twin", f"nn.{cell}:padded")
+        ratios[f"nn.{cell}:twin/nn.{cell}:padded (noise)"] = ratio(
+            times, f"nn.{cell}:twin", f"nn.{cell}:padded"
+        )
     ratios["gru/gru:impl=torch"] = ratio(times, "gru", "gru:impl=torch")
     ratios["mingru/nn.gru:padded"] = ratio(times, "mingru", "nn.gru:padded")
     ratios["nn.gru:padded/nn.lstm:padded"] = ratio(times, "nn.gru:padded", "nn.lstm:padded")
-    return {"shape": shape, "tokens": tokens, "rounds": rounds, "rows": rows,
-            "ratios": {k: v for k, v in ratios.items() if v is not None},
-            "max_abs_diff_vs_packed": exactness}
+    return {
+        "shape": shape,
+        "tokens": tokens,
+        "rounds": rounds,
+        "rows": rows,
+        "ratios": {k: v for k, v in ratios.items() if v is not None},
+        "max_abs_diff_vs_packed": exactness,
+    }
 
 
 def check_targets(results: dict) -> dict[str, dict]:
@@ -177,18 +206,29 @@ def check_targets(results: dict) -> dict[str, dict]:
             r = ratios.get(f"{cell}/nn.{cell}:padded")
             if r is not None:  # noise: the same ratio between two identical torch modules
                 targets[f"{shape}: {cell} within 5% of nn.{cell}"] = {
-                    "ratio": r, "target": "<= 1.05", "ok": r <= 1.05,
-                    "noise": ratios.get(f"nn.{cell}:twin/nn.{cell}:padded (noise)")}
+                    "ratio": r,
+                    "target": "<= 1.05",
+                    "ok": r <= 1.05,
+                    "noise": ratios.get(f"nn.{cell}:twin/nn.{cell}:padded (noise)"),
+                }
     speech = results.get("speech", {})
     for cell in RAW:
         r = speech.get("ratios", {}).get(f"{cell}/nn.{cell}:packed")
         if r is not None:
             diff = speech["max_abs_diff_vs_packed"][cell]
             targets[f"speech (bi, variable): {cell} >= 2x faster than packed, exact"] = {
-                "ratio": r, "max_abs_diff": diff, "target": "<= 0.5, diff < 1e-4", "ok": r <= 0.5 and diff < 1e-4}
+                "ratio": r,
+                "max_abs_diff": diff,
+                "target": "<= 0.5, diff < 1e-4",
+                "ok": r <= 0.5 and diff < 1e-4,
+            }
     r = results.get("pixel_mnist", {}).get("ratios", {}).get("mingru/nn.gru:padded")
     if r is not None:
-        targets["pixel_mnist: mingru >= 2x faster than nn.GRU"] = {"ratio": r, "target": "<= 0.5", "ok": r <= 0.5}
+        targets["pixel_mnist: mingru >= 2x faster than nn.GRU"] = {
+            "ratio": r,
+            "target": "<= 0.5",
+            "ok": r <= 0.5,
+        }
     return targets
 
 
@@ -216,8 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 5)
     cells = [c for c in args.cells.split(",") if c]
     torch.manual_seed(0)
-    report = {"torch": torch.__version__, "threads": torch.get_num_threads(), "peak_mm_gflops": [],
-              "results": {}}
+    report = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "peak_mm_gflops": [],
+        "results": {},
+    }
     for name in [s for s in args.shapes.split(",") if s]:
         report["peak_mm_gflops"].append(peak_mm_gflops())
         report["results"][name] = run_shape(name, SHAPES[name], cells, rounds)
@@ -225,10 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  (peak torch.mm just before: {report['peak_mm_gflops'][-1]:.0f} GFLOP/s)", flush=True)
     report["peak_mm_gflops"] = statistics.median(report["peak_mm_gflops"])
     report["targets"] = check_targets(report["results"])
-    print(f"\npeak torch.mm (1024², fp32, {report['threads']} threads): {report['peak_mm_gflops']:.0f} GFLOP/s")
+    print(
+        f"\npeak torch.mm (1024², fp32, {report['threads']} threads): {report['peak_mm_gflops']:.0f} GFLOP/s"
+    )
     for target, value in report["targets"].items():
         noise = f", identical-module ratio {value['noise']:.2f}" if value.get("noise") else ""
-        print(f"{'PASS' if value['ok'] else 'MISS'}  {target}: {value['ratio']:.2f} (target {value['target']}{noise})")
+        print(
+            f"{'PASS' if value['ok'] else 'MISS'}  {target}: {value['ratio']:.2f} (target {value['target']}{noise})"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / ("backbone_quick.json" if args.quick else "backbone.json")
     out.write_text(json.dumps(report, indent=1))

@@ -14,6 +14,7 @@ Every model goes through ``python -m nlp.train``'s own code path (``nlp.train.ma
 figures are what a user gets with the same flags. No pretrained embeddings anywhere.
 Writes ``benchmarks/results/nlp.json`` and prints a table with the reference targets.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,13 +29,39 @@ from core.engine.domain import data_root
 
 TARGETS = {"sst2": 0.850, "mr": 0.795}  # the accuracy this benchmark is held to
 # published figures only; what this code measures (TF-IDF, NBSVM, the RNN) is in the results file
-REFERENCES = {"sst2": "Kim (2014) CNN-rand 83.5 %",
-              "mr": "Kim (2014) CNN-rand 75.9 %; Wang & Manning (2012) NBSVM-bi 79.4 %"}
+REFERENCES = {
+    "sst2": "Kim (2014) CNN-rand 83.5 %",
+    "mr": "Kim (2014) CNN-rand 75.9 %; Wang & Manning (2012) NBSVM-bi 79.4 %",
+}
 # BiLSTM + max pooling; regularised (dropouts, rare words -> <unk>) because the training sets are
 # small (SST-2 6,920 sentences); a high learning rate lets the random embeddings move quickly
-MODEL = ["--cell", "lstm", "--bidirectional", "--hidden", "128", "--embed-dim", "128", "--pooling", "max",
-         "--dropout", "0.5", "--embed-dropout", "0.25", "--word-dropout", "0.1", "--min-freq", "2",
-         "--batch-size", "32", "--lr", "5e-3", "--warmup-steps", "50", "--weight-decay", "1e-2"]
+MODEL = [
+    "--cell",
+    "lstm",
+    "--bidirectional",
+    "--hidden",
+    "128",
+    "--embed-dim",
+    "128",
+    "--pooling",
+    "max",
+    "--dropout",
+    "0.5",
+    "--embed-dropout",
+    "0.25",
+    "--word-dropout",
+    "0.1",
+    "--min-freq",
+    "2",
+    "--batch-size",
+    "32",
+    "--lr",
+    "5e-3",
+    "--warmup-steps",
+    "50",
+    "--weight-decay",
+    "1e-2",
+]
 TASK_FLAGS: dict[str, list[str]] = {"sst2": [], "mr": []}
 """Per-task changes to MODEL (flags given later win)."""
 
@@ -85,8 +112,11 @@ def baselines(common: list[str], out: Path, prefix: str, summary: Callable[[Path
 
 
 def spread(values: list[float]) -> dict:
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "values": values}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "values": values,
+    }
 
 
 def sst2(out: Path, epochs: int, seeds: list[int]) -> dict:
@@ -94,8 +124,23 @@ def sst2(out: Path, epochs: int, seeds: list[int]) -> dict:
     runs, finals = [], []
     for seed in seeds:
         runs.append(out / f"sst2-rnn-seed{seed}")
-        run([*common, *MODEL, *TASK_FLAGS["sst2"], "--seed", str(seed), "--epochs", str(epochs), "--patience", "3",
-             "--max-minutes", "6", "--out", str(runs[-1])])
+        run(
+            [
+                *common,
+                *MODEL,
+                *TASK_FLAGS["sst2"],
+                "--seed",
+                str(seed),
+                "--epochs",
+                str(epochs),
+                "--patience",
+                "3",
+                "--max-minutes",
+                "6",
+                "--out",
+                str(runs[-1]),
+            ]
+        )
         finals.append(json.loads((runs[-1] / "final.json").read_text()))
     single = finals[0]
 
@@ -103,14 +148,25 @@ def sst2(out: Path, epochs: int, seeds: list[int]) -> dict:
         final = json.loads((path / "final.json").read_text())
         return {"accuracy": final["test"]["accuracy"], "macro_f1": final["test"]["macro_f1"]}
 
-    return {"flags": [*MODEL, *TASK_FLAGS["sst2"]], "epochs": epochs, "seeds": seeds,
-            "rnn": {"accuracy": single["test"]["accuracy"], "macro_f1": single["test"]["macro_f1"],
-                    "best_epoch": single["best_epoch"], "train_minutes": single["train_seconds"] / 60,
-                    "params": single["params"]},
-            "rnn_seeds": spread([f["test"]["accuracy"] for f in finals]),
-            "rnn_ensemble": {"accuracy": ensemble_accuracy(runs), "members": len(runs),
-                             "train_minutes": sum(f["train_seconds"] for f in finals) / 60},
-            **baselines([*common, "--seed", str(seeds[0])], out, "sst2", test_of)}
+    return {
+        "flags": [*MODEL, *TASK_FLAGS["sst2"]],
+        "epochs": epochs,
+        "seeds": seeds,
+        "rnn": {
+            "accuracy": single["test"]["accuracy"],
+            "macro_f1": single["test"]["macro_f1"],
+            "best_epoch": single["best_epoch"],
+            "train_minutes": single["train_seconds"] / 60,
+            "params": single["params"],
+        },
+        "rnn_seeds": spread([f["test"]["accuracy"] for f in finals]),
+        "rnn_ensemble": {
+            "accuracy": ensemble_accuracy(runs),
+            "members": len(runs),
+            "train_minutes": sum(f["train_seconds"] for f in finals) / 60,
+        },
+        **baselines([*common, "--seed", str(seeds[0])], out, "sst2", test_of),
+    }
 
 
 def mr(out: Path, epochs: int, folds: int, seeds: list[int]) -> dict:
@@ -118,30 +174,62 @@ def mr(out: Path, epochs: int, folds: int, seeds: list[int]) -> dict:
     cvs, minutes = [], 0.0
     for seed in seeds:
         path = out / f"mr-rnn-seed{seed}"
-        run([*common, *MODEL, *TASK_FLAGS["mr"], "--seed", str(seed), "--epochs", str(epochs), "--max-minutes", "1.5",
-             "--out", str(path)])
+        run(
+            [
+                *common,
+                *MODEL,
+                *TASK_FLAGS["mr"],
+                "--seed",
+                str(seed),
+                "--epochs",
+                str(epochs),
+                "--max-minutes",
+                "1.5",
+                "--out",
+                str(path),
+            ]
+        )
         cvs.append(json.loads((path / "cv.json").read_text()))
         minutes += cvs[-1]["train_seconds"] / 60
-    ensemble = [ensemble_accuracy([out / f"mr-rnn-seed{seed}" / f"fold-{k}" for seed in seeds]) for k in range(folds)]
+    ensemble = [
+        ensemble_accuracy([out / f"mr-rnn-seed{seed}" / f"fold-{k}" for seed in seeds]) for k in range(folds)
+    ]
 
     def cv_of(path: Path) -> dict:
         accuracy = json.loads((path / "cv.json").read_text())["test"]["accuracy"]
         return {"accuracy": accuracy["mean"], "std": accuracy["std"]}
 
     first = cvs[0]["test"]["accuracy"]
-    return {"folds": folds, "flags": [*MODEL, *TASK_FLAGS["mr"]], "epochs": epochs, "seeds": seeds,
-            "rnn": {"accuracy": first["mean"], "std": first["std"], "fold_accuracy": first["folds"],
-                    "train_minutes": cvs[0]["train_seconds"] / 60},
-            "rnn_seeds": spread([cv["test"]["accuracy"]["mean"] for cv in cvs]),
-            "rnn_ensemble": {**spread(ensemble), "accuracy": statistics.fmean(ensemble), "members": len(seeds),
-                             "train_minutes": minutes},
-            **baselines([*common, "--seed", str(seeds[0])], out, "mr", cv_of)}
+    return {
+        "folds": folds,
+        "flags": [*MODEL, *TASK_FLAGS["mr"]],
+        "epochs": epochs,
+        "seeds": seeds,
+        "rnn": {
+            "accuracy": first["mean"],
+            "std": first["std"],
+            "fold_accuracy": first["folds"],
+            "train_minutes": cvs[0]["train_seconds"] / 60,
+        },
+        "rnn_seeds": spread([cv["test"]["accuracy"]["mean"] for cv in cvs]),
+        "rnn_ensemble": {
+            **spread(ensemble),
+            "accuracy": statistics.fmean(ensemble),
+            "members": len(seeds),
+            "train_minutes": minutes,
+        },
+        **baselines([*common, "--seed", str(seeds[0])], out, "mr", cv_of),
+    }
 
 
 def table(results: dict) -> str:
     lines = [f"{'task':<8} {'model':<30} {'accuracy':>9} {'± std':>7} {'target':>7} {'minutes':>8}", "-" * 74]
-    labels = {"rnn": "BiLSTM+max (rand emb), seed 0", "rnn_ensemble": "BiLSTM ensemble (seeds)",
-              "tfidf": "TF-IDF 1-2g + LR", "nbsvm": "NBSVM-bi"}
+    labels = {
+        "rnn": "BiLSTM+max (rand emb), seed 0",
+        "rnn_ensemble": "BiLSTM ensemble (seeds)",
+        "tfidf": "TF-IDF 1-2g + LR",
+        "nbsvm": "NBSVM-bi",
+    }
     for task in ("sst2", "mr"):
         if task not in results:
             continue
@@ -154,11 +242,15 @@ def table(results: dict) -> str:
             std = f"{100 * row['std']:.2f}" if "std" in row else ""
             target = f"{100 * TARGETS[task]:.1f}" if model.startswith("rnn") else ""
             minutes = row.get("train_minutes", row.get("wall_minutes", 0.0))
-            lines.append(f"{task:<8} {label:<30} {100 * row['accuracy']:>8.2f}% {std:>7} {target:>7} {minutes:>8.2f}")
+            lines.append(
+                f"{task:<8} {label:<30} {100 * row['accuracy']:>8.2f}% {std:>7} {target:>7} {minutes:>8.2f}"
+            )
         seeds = results[task].get("rnn_seeds")
         if seeds:
-            lines.append(f"{task:<8} {'(single models over seeds)':<30} {100 * seeds['mean']:>8.2f}% "
-                         f"{100 * seeds['std']:>7.2f}")
+            lines.append(
+                f"{task:<8} {'(single models over seeds)':<30} {100 * seeds['mean']:>8.2f}% "
+                f"{100 * seeds['std']:>7.2f}"
+            )
     return "\n".join(lines)
 
 
@@ -166,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.nlp", description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10, help="SST-2 epochs (early stopping, patience 3)")
     parser.add_argument("--mr-epochs", type=int, default=4, help="epochs per MR fold")
-    parser.add_argument("--smoke", action="store_true", help="tiny slices, 1 epoch, 2 folds: checks the code path")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny slices, 1 epoch, 2 folds: checks the code path"
+    )
     parser.add_argument("--folds", type=int, default=10, help="MR cross-validation folds")
-    parser.add_argument("--seeds", default="0,1,2,3,4", help="SST-2 model seeds (the first is the single-model row)")
+    parser.add_argument(
+        "--seeds", default="0,1,2,3,4", help="SST-2 model seeds (the first is the single-model row)"
+    )
     parser.add_argument("--mr-seeds", default="0,1,2", help="MR model seeds (each runs every fold)")
     parser.add_argument("--only", choices=["sst2", "mr"], help="run one task")
     parser.add_argument("--out", default="runs/bench-nlp")

@@ -9,6 +9,7 @@ TF-IDF+LR and NBSVM-bi baselines on the same split, each with its exact command.
 
     python -m benchmarks.nlp_vectors --log /work/runs/nlp-experiments.log --runs /work/runs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,13 +43,20 @@ def outcome(folder: Path) -> dict | None:
     if (folder / "cv.json").is_file():
         cv = json.loads((folder / "cv.json").read_text())
         accuracy = cv["test"]["accuracy"]
-        return {"accuracy": accuracy["mean"], "fold_std": accuracy["std"], "folds": accuracy["folds"],
-                "minutes": round(cv["train_seconds"] / 60, 2)}
+        return {
+            "accuracy": accuracy["mean"],
+            "fold_std": accuracy["std"],
+            "folds": accuracy["folds"],
+            "minutes": round(cv["train_seconds"] / 60, 2),
+        }
     if not (folder / "final.json").is_file():
         return None
     final = json.loads((folder / "final.json").read_text())
-    row = {"accuracy": final["test"]["accuracy"], "macro_f1": final["test"].get("macro_f1"),
-           "minutes": round(float(final.get("train_seconds") or 0) / 60, 2)}
+    row = {
+        "accuracy": final["test"]["accuracy"],
+        "macro_f1": final["test"].get("macro_f1"),
+        "minutes": round(float(final.get("train_seconds") or 0) / 60, 2),
+    }
     for key in ("best_epoch", "epochs", "stopped", "data"):
         if key in final:
             row[key] = final[key]
@@ -58,8 +66,12 @@ def outcome(folder: Path) -> dict | None:
 
 
 def spread(values: list[float]) -> dict:
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "median": statistics.median(values), "values": values}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "median": statistics.median(values),
+        "values": values,
+    }
 
 
 def collect(log: Path, runs: Path) -> dict:
@@ -70,8 +82,10 @@ def collect(log: Path, runs: Path) -> dict:
         if result is None:
             continue
         task, _, variant = name.partition("-")
-        entry = tasks.setdefault(task, {"target": TARGETS.get(task), "reference": REFERENCES.get(task),
-                                        "runs": {}, "baselines": {}})
+        entry = tasks.setdefault(
+            task,
+            {"target": TARGETS.get(task), "reference": REFERENCES.get(task), "runs": {}, "baselines": {}},
+        )
         kind = "baselines" if variant in ("tfidf", "nbsvm") else "runs"
         entry[kind][variant] = {**result, "command": command, "run_dir": str(runs / f"nlp-{name}")}
     for entry in tasks.values():
@@ -88,12 +102,22 @@ def earlier_mr_rows(path: Path = RESULTS.parent / "nlp.json") -> dict:
     if not path.is_file():
         return {}
     mr = json.loads(path.read_text()).get("mr", {})
-    rows = {name: {"accuracy": mr[name]["accuracy"], "fold_std": mr[name]["std"],
-                   "command": f"python -m nlp.train --data mr --cv 10 --baseline {name} --seed 0",
-                   "source": str(path.name)} for name in ("tfidf", "nbsvm") if name in mr}
+    rows = {
+        name: {
+            "accuracy": mr[name]["accuracy"],
+            "fold_std": mr[name]["std"],
+            "command": f"python -m nlp.train --data mr --cv 10 --baseline {name} --seed 0",
+            "source": str(path.name),
+        }
+        for name in ("tfidf", "nbsvm")
+        if name in mr
+    }
     if "rnn_seeds" in mr:
-        rows["no-vectors-bilstm"] = {**spread(mr["rnn_seeds"]["values"]), "flags": mr.get("flags"),
-                                     "source": str(path.name)}
+        rows["no-vectors-bilstm"] = {
+            **spread(mr["rnn_seeds"]["values"]),
+            "flags": mr.get("flags"),
+            "source": str(path.name),
+        }
     return rows
 
 
@@ -103,21 +127,30 @@ LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fo
 
 def markdown(tasks: dict) -> str:
     """The results table (generated from the results file, never typed)."""
-    lines = [BEGIN, "", "### Pretrained vectors (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)", "",
-             "| task | GloVe-50d BiLSTM: median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        "### Pretrained vectors (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)",
+        "",
+        "| task | GloVe-50d BiLSTM: median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
+        "|---|---|---|---|---|---|",
+    ]
     for task, entry in tasks.items():
         for group, stats in entry["summary"].items():
-            minutes = [row["minutes"] for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
+            minutes = [
+                row["minutes"] for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group
+            ]
             base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
             runs = [row for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
             spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
             if len(runs) == 1 and "fold_std" in runs[0]:
                 spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
             label = LABELS.get(task, task) + ("" if group == "glove" else f", {group}")
-            lines.append(f"| {label} | {stats['median']:.1%} ({spread_text}) | "
-                         f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
-                         f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |")
+            lines.append(
+                f"| {label} | {stats['median']:.1%} ({spread_text}) | "
+                f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
+                f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |"
+            )
     lines += ["", "Commands, per-seed figures and run folders: the results file.", "", END]
     return "\n".join(lines)
 
@@ -125,7 +158,7 @@ def markdown(tasks: dict) -> str:
 def write_section(path: Path, section: str) -> None:
     text = path.read_text() if path.is_file() else "# Results\n\n"
     if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
@@ -136,7 +169,9 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)")
+    parser.add_argument(
+        "--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)"
+    )
     args = parser.parse_args()
     tasks = collect(args.log, args.runs)
     if "mr" in tasks:
@@ -147,8 +182,10 @@ def main() -> None:
     args.results.write_text(json.dumps(tasks, indent=2) + "\n")
     for task, entry in tasks.items():
         for group, stats in entry["summary"].items():
-            print(f"{task:6s} {group:18s} median {stats['median']:.4f}  mean {stats['mean']:.4f} ± {stats['std']:.4f} "
-                  f"(n={len(stats['values'])}; target {entry['target']})")
+            print(
+                f"{task:6s} {group:18s} median {stats['median']:.4f}  mean {stats['mean']:.4f} ± {stats['std']:.4f} "
+                f"(n={len(stats['values'])}; target {entry['target']})"
+            )
         for name, row in entry["baselines"].items():
             print(f"{task:6s} {name:18s} {row['accuracy']:.4f}")
     if args.markdown:

@@ -12,6 +12,7 @@ the figures are the median and 95th percentile of each one's calls.
 
 Writes benchmarks/results/onnx.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,35 @@ def domain_setups() -> dict[str, tuple]:
     review_lengths = torch.randint(20, 61, (32,), generator=gen)
     review_lengths[0] = 60
     return {
-        "nlp": (NlpConfig(), {"vocab": {"itos": [f"w{i}" for i in range(VOCAB)]}, "classes": ["neg", "pos"]},
-                {"one review, 60 tokens": (torch.randint(2, VOCAB, (1, 60), generator=gen), torch.tensor([60])),
-                 "32 reviews, 20-60 tokens": (torch.randint(2, VOCAB, (32, 60), generator=gen), review_lengths)}),
-        "vision": (VisionConfig(), {"input_size": 28, "num_classes": 10},
-                   {"one 28x28 digit, rows": (torch.rand(1, 28, 28, generator=gen), torch.tensor([28]))}),
-        "speech": (speech_cfg, {"features": {"n_mels": speech_cfg.n_mels}, "vocab": {"tokens": list("_ abcdefghij")}},
-                   {"one 5 s utterance, 500 frames": (torch.randn(1, 500, speech_cfg.n_mels, generator=gen),
-                                                      torch.tensor([500]))}),
+        "nlp": (
+            NlpConfig(),
+            {"vocab": {"itos": [f"w{i}" for i in range(VOCAB)]}, "classes": ["neg", "pos"]},
+            {
+                "one review, 60 tokens": (
+                    torch.randint(2, VOCAB, (1, 60), generator=gen),
+                    torch.tensor([60]),
+                ),
+                "32 reviews, 20-60 tokens": (
+                    torch.randint(2, VOCAB, (32, 60), generator=gen),
+                    review_lengths,
+                ),
+            },
+        ),
+        "vision": (
+            VisionConfig(),
+            {"input_size": 28, "num_classes": 10},
+            {"one 28x28 digit, rows": (torch.rand(1, 28, 28, generator=gen), torch.tensor([28]))},
+        ),
+        "speech": (
+            speech_cfg,
+            {"features": {"n_mels": speech_cfg.n_mels}, "vocab": {"tokens": list("_ abcdefghij")}},
+            {
+                "one 5 s utterance, 500 frames": (
+                    torch.randn(1, 500, speech_cfg.n_mels, generator=gen),
+                    torch.tensor([500]),
+                )
+            },
+        ),
     }
 
 
@@ -67,8 +89,10 @@ def time_pair(model, session, inputs, lengths, repeats: int) -> dict[str, dict[s
                 run()
                 if i >= 5:  # warm-up calls are not counted
                     times[name].append(1000 * (time.perf_counter() - start))
-    return {name: {"median_ms": round(statistics.median(t), 3), "p95_ms": round(float(np.percentile(t, 95)), 3)}
-            for name, t in times.items()}
+    return {
+        name: {"median_ms": round(statistics.median(t), 3), "p95_ms": round(float(np.percentile(t, 95)), 3)}
+        for name, t in times.items()
+    }
 
 
 def bench_domain(name: str, cfg, meta: dict, cases: dict, folder: Path, repeats: int) -> dict:
@@ -77,8 +101,17 @@ def bench_domain(name: str, cfg, meta: dict, cases: dict, folder: Path, repeats:
     domain = find_domain(name)
     checkpoint = folder / name / "checkpoints" / "best.pt"
     torch.manual_seed(0)
-    save_checkpoint(checkpoint, {"domain": name, "config": config_to_dict(cfg), "meta": meta,
-                                 "model": domain.build_model(cfg, meta).state_dict(), "epoch": 0, "step": 0})
+    save_checkpoint(
+        checkpoint,
+        {
+            "domain": name,
+            "config": config_to_dict(cfg),
+            "meta": meta,
+            "model": domain.build_model(cfg, meta).state_dict(),
+            "epoch": 0,
+            "step": 0,
+        },
+    )
     onnx_path, max_diff = export_onnx(checkpoint)
     model, _, _ = load_for_inference(checkpoint, domain)
     options = onnxruntime.SessionOptions()
@@ -89,11 +122,22 @@ def bench_domain(name: str, cfg, meta: dict, cases: dict, folder: Path, repeats:
         timing = time_pair(model, session, inputs, lengths, repeats)
         ratio = timing["torch"]["median_ms"] / timing["onnxruntime"]["median_ms"]
         rows[case] = {**timing, "onnxruntime_speedup": round(ratio, 2)}
-        print(f"{name:7s} {case:32s} torch {timing['torch']['median_ms']:8.3f} ms  "
-              f"onnxruntime {timing['onnxruntime']['median_ms']:8.3f} ms  x{ratio:.2f}")
-    return {"model": {"cell": cfg.cell, "hidden": cfg.hidden, "layers": cfg.layers,
-                      "bidirectional": cfg.bidirectional, "params": sum(p.numel() for p in model.parameters())},
-            "export_max_abs_diff": max_diff, "onnx_kib": round(onnx_path.stat().st_size / 1024), "cases": rows}
+        print(
+            f"{name:7s} {case:32s} torch {timing['torch']['median_ms']:8.3f} ms  "
+            f"onnxruntime {timing['onnxruntime']['median_ms']:8.3f} ms  x{ratio:.2f}"
+        )
+    return {
+        "model": {
+            "cell": cfg.cell,
+            "hidden": cfg.hidden,
+            "layers": cfg.layers,
+            "bidirectional": cfg.bidirectional,
+            "params": sum(p.numel() for p in model.parameters()),
+        },
+        "export_max_abs_diff": max_diff,
+        "onnx_kib": round(onnx_path.stat().st_size / 1024),
+        "cases": rows,
+    }
 
 
 def main() -> None:
@@ -105,11 +149,18 @@ def main() -> None:
     import onnxruntime
 
     with tempfile.TemporaryDirectory() as folder:
-        results = {name: bench_domain(name, *setup, Path(folder), args.repeats)
-                   for name, setup in domain_setups().items()}
-    report = {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "threads": 1,
-              "repeats": args.repeats, "command": "python -m benchmarks.onnx --repeats " + str(args.repeats),
-              "domains": results}
+        results = {
+            name: bench_domain(name, *setup, Path(folder), args.repeats)
+            for name, setup in domain_setups().items()
+        }
+    report = {
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "threads": 1,
+        "repeats": args.repeats,
+        "command": "python -m benchmarks.onnx --repeats " + str(args.repeats),
+        "domains": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -129,18 +129,28 @@ def extra_sections() -> list[str]:
 def arctic_section(results: dict) -> list[str]:
     """speech arctic rows (benchmarks/results/speech_arctic.json) beside the issue's targets."""
     targets = results.get("targets", {})
-    out = ["## speech: arctic (read English sentences)", "",
-           f"Targets: greedy CER <= {targets.get('greedy_cer', 0):.0%}, WER <= {targets.get('greedy_wer', 0):.0%}; "
-           f"LM beam WER <= {targets.get('lm_beam_wer', 0):.0%}.", "",
-           "| run | seed | test CER (greedy) | test WER (greedy) | epochs | train min | stopped |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "## speech: arctic (read English sentences)",
+        "",
+        f"Targets: greedy CER <= {targets.get('greedy_cer', 0):.0%}, WER <= {targets.get('greedy_wer', 0):.0%}; "
+        f"LM beam WER <= {targets.get('lm_beam_wer', 0):.0%}.",
+        "",
+        "| run | seed | test CER (greedy) | test WER (greedy) | epochs | train min | stopped |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in results.get("rows", []):
         test = row.get("test_greedy") or {}
         cer = f"{test['cer']:.1%}" if "cer" in test else "-"
         wer = f"{test['wer']:.1%}" if "wer" in test else "-"
-        out.append(f"| {row['name']} | {row.get('seed', '-')} | {cer} | {wer} | {row.get('epochs', '-')} | "
-                   f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |")
-    out += ["", "Commands: the results file. Notes:", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
+        out.append(
+            f"| {row['name']} | {row.get('seed', '-')} | {cer} | {wer} | {row.get('epochs', '-')} | "
+            f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |"
+        )
+    out += (
+        ["", "Commands: the results file. Notes:", ""]
+        + [f"- {note}" for note in results.get("notes", [])]
+        + [""]
+    )
     return out
 
 

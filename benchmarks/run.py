@@ -126,8 +126,16 @@ def bench_recipe(
             continue
         scored = evaluate([str(out / "checkpoints" / "best.pt")], split="test", **options)
         final = json.loads((out / "final.json").read_text())  # why training stopped: a cut run is visible
-        per_seed.append({"seed": seed, **timing, "metrics": scored["metrics"], "items": scored["items"],
-                         "stopped": final.get("stopped"), "epochs": final.get("epochs")})
+        per_seed.append(
+            {
+                "seed": seed,
+                **timing,
+                "metrics": scored["metrics"],
+                "items": scored["items"],
+                "stopped": final.get("stopped"),
+                "epochs": final.get("epochs"),
+            }
+        )
         config = config or yaml.safe_load((out / "config.yaml").read_text())
     finished = [s for s in per_seed if s["exit"] == 0]
     baseline = recipe.meta.get("baseline")

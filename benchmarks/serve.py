@@ -14,6 +14,7 @@ Starts the server in a subprocess on 127.0.0.1 (nothing leaves the machine), the
 
 Results (with the server's peak RSS) go to benchmarks/results/serve.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,12 @@ def percentiles(values: list[float]) -> dict:
     if not values:
         return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
     ms = np.array(values) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2), "max_ms": round(float(ms.max()), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+    }
 
 
 def request_maker(domain: str, name: str, payloads: dict):
@@ -63,7 +68,9 @@ async def paced(url: str, send, *, rate: float, seconds: float) -> dict:
         latencies.append(time.perf_counter() - started)
         statuses.append(response.status_code)
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=httpx.Limits(max_connections=200)
+    ) as client:
         tasks, started = [], time.perf_counter()
         for i in range(int(rate * seconds)):
             await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
@@ -89,7 +96,9 @@ async def overload(url: str, send, *, clients: int, seconds: float) -> dict:
             i += clients
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=clients)
+    ) as client:
         await asyncio.gather(*(client_loop(client, k) for k in range(clients)))
     return {**summary(latencies, statuses, time.perf_counter() - started), "clients": clients}
 
@@ -97,11 +106,20 @@ async def overload(url: str, send, *, clients: int, seconds: float) -> dict:
 def summary(latencies: list[float], statuses: list[int], elapsed: float, **extra) -> dict:
     counts = {str(code): statuses.count(code) for code in sorted(set(statuses))}
     errors = sum(n for code, n in counts.items() if code not in ("200", "503"))
-    return {**extra, "requests": len(statuses), "ok": counts.get("200", 0), "status_counts": counts,
-            "errors": errors, "requests_per_s": round(counts.get("200", 0) / elapsed, 2), **percentiles(latencies)}
+    return {
+        **extra,
+        "requests": len(statuses),
+        "ok": counts.get("200", 0),
+        "status_counts": counts,
+        "errors": errors,
+        "requests_per_s": round(counts.get("200", 0) / elapsed, 2),
+        **percentiles(latencies),
+    }
 
 
-async def stream_latency(ws_url: str, name: str, samples: np.ndarray, rate: int, chunk_seconds: float = 0.1) -> dict:
+async def stream_latency(
+    ws_url: str, name: str, samples: np.ndarray, rate: int, chunk_seconds: float = 0.1
+) -> dict:
     """Real-time streaming: seconds from each chunk's send to the partial it produced."""
     import websockets
 
@@ -113,12 +131,17 @@ async def stream_latency(ws_url: str, name: str, samples: np.ndarray, rate: int,
         for k, start in enumerate(range(0, len(pcm), chunk)):
             await asyncio.sleep(max(0.0, started + k * chunk_seconds - time.perf_counter()))
             sent = time.perf_counter()
-            await socket.send(pcm[start:start + chunk].tobytes())
+            await socket.send(pcm[start : start + chunk].tobytes())
             json.loads(await socket.recv())
             delays.append(time.perf_counter() - sent)
         await socket.send("end")
         final = json.loads(await socket.recv())
-    return {"chunks": len(delays), "chunk_ms": chunk_seconds * 1000, "mode": final.get("mode"), **percentiles(delays)}
+    return {
+        "chunks": len(delays),
+        "chunk_ms": chunk_seconds * 1000,
+        "mode": final.get("mode"),
+        **percentiles(delays),
+    }
 
 
 def payloads(sample_rate: int) -> dict:
@@ -133,8 +156,9 @@ def payloads(sample_rate: int) -> dict:
     texts = [" ".join(rng.choice(words, size=int(rng.integers(8, 40)))) for _ in range(64)]
     image = io.BytesIO()
     Image.fromarray(np.rint(load_digits().images[0] * (255 / 16)).astype(np.uint8)).save(image, format="PNG")
-    clip = np.concatenate([synthesize(spec, sample_rate=sample_rate).numpy()
-                           for spec in digit_string_specs(6, seed=1)])
+    clip = np.concatenate(
+        [synthesize(spec, sample_rate=sample_rate).numpy() for spec in digit_string_specs(6, seed=1)]
+    )
     clip = np.resize(clip, 5 * sample_rate)  # exactly 5 s of speech-like audio
     audio = io.BytesIO()
     sf.write(audio, clip, sample_rate, format="WAV", subtype="PCM_16")
@@ -155,12 +179,18 @@ async def run_domains(server, models: dict, data: dict, args) -> dict:
     for domain, name in server.names.items():
         send = request_maker(domain, name, data)
         rate = args.audio_rate if domain == "speech" else args.rate
-        print(f"serve benchmark: {domain} paced at {rate}/s for {args.seconds} s", file=sys.stderr, flush=True)
+        print(
+            f"serve benchmark: {domain} paced at {rate}/s for {args.seconds} s", file=sys.stderr, flush=True
+        )
         entry = {"model": name, "paced": await paced(server.url, send, rate=rate, seconds=args.seconds)}
         print(f"serve benchmark: {domain} overload, {args.clients} clients", file=sys.stderr, flush=True)
-        entry["overload"] = await overload(server.url, send, clients=args.clients, seconds=args.overload_seconds)
+        entry["overload"] = await overload(
+            server.url, send, clients=args.clients, seconds=args.overload_seconds
+        )
         if domain == "speech":
-            entry["stream"] = await stream_latency(server.ws_url, name, data["clip"], models[name]["sample_rate"])
+            entry["stream"] = await stream_latency(
+                server.ws_url, name, data["clip"], models[name]["sample_rate"]
+            )
         entry["target_p99_ms"] = TARGETS_MS[domain]
         entry["target_met"] = (entry["paced"]["p99_ms"] or 1e9) <= TARGETS_MS[domain]
         results[domain] = entry
@@ -173,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{domain}", help=f"checkpoint of a {domain} run")
     parser.add_argument("--seconds", type=float, default=30.0, help="paced phase per domain")
     parser.add_argument("--overload-seconds", type=float, default=15.0)
-    parser.add_argument("--rate", type=float, default=20.0, help="requests/s of the paced text and image phases")
+    parser.add_argument(
+        "--rate", type=float, default=20.0, help="requests/s of the paced text and image phases"
+    )
     parser.add_argument("--audio-rate", type=float, default=2.0, help="requests/s of the paced audio phase")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
@@ -192,18 +224,26 @@ def main(argv: list[str] | None = None) -> int:
         rss = peak_rss_mb(server.process.pid)
     finally:
         server.stop()
-    report = {"command": "python -m benchmarks.serve " + " ".join(argv or sys.argv[1:]),
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "workers": args.workers, "backend": args.backend, "server_peak_rss_mb": rss,
-              "models": {m["name"]: {k: m.get(k) for k in ("domain", "params", "cell", "bidirectional")}
-                         for m in models.values()},
-              "results": results}
+    report = {
+        "command": "python -m benchmarks.serve " + " ".join(argv or sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "workers": args.workers,
+        "backend": args.backend,
+        "server_peak_rss_mb": rss,
+        "models": {
+            m["name"]: {k: m.get(k) for k in ("domain", "params", "cell", "bidirectional")}
+            for m in models.values()
+        },
+        "results": results,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     for domain, entry in results.items():
         paced_ = entry["paced"]
-        print(f"{domain}: paced p50 {paced_['p50_ms']} p99 {paced_['p99_ms']} ms (target {entry['target_p99_ms']}); "
-              f"overload {entry['overload']['requests_per_s']} req/s, errors {entry['overload']['errors']}")
+        print(
+            f"{domain}: paced p50 {paced_['p50_ms']} p99 {paced_['p99_ms']} ms (target {entry['target_p99_ms']}); "
+            f"overload {entry['overload']['requests_per_s']} req/s, errors {entry['overload']['errors']}"
+        )
     print(f"wrote {args.out}; server peak RSS {rss} MB")
     return 0
 

@@ -9,6 +9,7 @@ Each run trains through ``speech.train``'s own ``train_main`` (run directories u
 beam search (lexicon-free and with the training words). Rows are merged into
 ``benchmarks/results/speech.json`` so a section run alone keeps the others' rows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,15 @@ YESNO = ["--recipe", "speech/yesno"]
 # name -> (flags, targets); targets are upper bounds on test error rates
 SECTIONS = {
     # the target run: 15 full epochs
-    "strings": {"fsdd-strings-lstm-15ep": (STRINGS + ["--cell", "lstm"],
-                                           {"wer": 0.02, "cer": 0.015})},
+    "strings": {"fsdd-strings-lstm-15ep": (STRINGS + ["--cell", "lstm"], {"wer": 0.02, "cer": 0.015})},
     # backbones side by side under one 5-minute training budget
-    "cells": {f"fsdd-strings-{cell}": (STRINGS + ["--max-minutes", "5", "--cell", cell], {"wer": 0.02, "cer": 0.015})
-              for cell in ("lstm", "gru", "mingru")},
+    "cells": {
+        f"fsdd-strings-{cell}": (
+            STRINGS + ["--max-minutes", "5", "--cell", cell],
+            {"wer": 0.02, "cer": 0.015},
+        )
+        for cell in ("lstm", "gru", "mingru")
+    },
     "fsdd": {"fsdd-lstm": (["--recipe", "speech/fsdd"], {"wer": 0.03})},
     # Kaldi's split (sorted names, first half train); three seeds, because 30 training files
     # make the held-out WER swing with the initialisation
@@ -56,16 +61,25 @@ def decode_test(run: Path, *, beam: int = 16) -> dict:
     model, cfg, meta = load_for_inference(run / "checkpoints" / "best.pt", DOMAIN)
     data = build_data(dataclasses.replace(cfg, progress=False))
     vocab = Vocab.from_meta(meta["vocab"])
-    decoders = {"greedy": None, "beam": BeamDecoder(vocab, beam_size=beam),
-                "beam_lexicon": BeamDecoder(vocab, beam_size=beam, lexicon=meta["train_words"])}
+    decoders = {
+        "greedy": None,
+        "beam": BeamDecoder(vocab, beam_size=beam),
+        "beam_lexicon": BeamDecoder(vocab, beam_size=beam, lexicon=meta["train_words"]),
+    }
     rates = {name: ErrorRates() for name in decoders}
     with torch.no_grad():
         for batch in data.test:
             logits, lengths = model(batch.inputs, batch.lengths)  # (B, T', V)
             log_probs = logits.log_softmax(-1)
-            refs = [vocab.decode(t[:n]) for t, n in zip(batch.targets.tolist(), batch.target_lengths.tolist())]
+            refs = [
+                vocab.decode(t[:n]) for t, n in zip(batch.targets.tolist(), batch.target_lengths.tolist())
+            ]
             for name, decoder in decoders.items():
-                hyps = greedy_decode(log_probs, lengths, vocab) if decoder is None else decoder(log_probs, lengths)
+                hyps = (
+                    greedy_decode(log_probs, lengths, vocab)
+                    if decoder is None
+                    else decoder(log_probs, lengths)
+                )
                 for hyp, ref in zip(hyps, refs):
                     rates[name].add(hyp, ref)
     return {name: r.result() for name, r in rates.items()}
@@ -75,8 +89,13 @@ def real_time_factor(run: Path, *, count: int = 100, beam: int = 0) -> float:
     """Processing seconds per audio second: features + model + decoding, one utterance at a time."""
     model, cfg, meta = load_for_inference(run / "checkpoints" / "best.pt", DOMAIN)
     transcriber = Transcriber(model=model, meta=meta, beam=beam)
-    clips = list_corpus(cfg.data, sample_rate=transcriber.sample_rate, max_seconds=cfg.max_seconds,
-                        num_utts=cfg.num_utts, seed=cfg.split_seed)["test"][:count]
+    clips = list_corpus(
+        cfg.data,
+        sample_rate=transcriber.sample_rate,
+        max_seconds=cfg.max_seconds,
+        num_utts=cfg.num_utts,
+        seed=cfg.split_seed,
+    )["test"][:count]
     waves = [clip.make() for clip in clips]
     torch.set_num_threads(1)  # one stream, one core: the deployment case
     started = time.perf_counter()
@@ -99,9 +118,19 @@ def run_one(name: str, flags: list[str], targets: dict, *, reuse: bool = False) 
             return {"name": name, "status": status}
     final = json.loads((out / "final.json").read_text())
     scores = decode_test(out)
-    return {"name": name, "flags": flags, "targets": targets, "reused_run": reused, "threads": THREADS, "train_minutes": round(final["train_seconds"] / 60, 2),
-            "epochs": final["epochs"], "params": final["params"], "test": scores,
-            "rtf_greedy": round(real_time_factor(out), 4), "rtf_beam16": round(real_time_factor(out, beam=16), 4)}
+    return {
+        "name": name,
+        "flags": flags,
+        "targets": targets,
+        "reused_run": reused,
+        "threads": THREADS,
+        "train_minutes": round(final["train_seconds"] / 60, 2),
+        "epochs": final["epochs"],
+        "params": final["params"],
+        "test": scores,
+        "rtf_greedy": round(real_time_factor(out), 4),
+        "rtf_beam16": round(real_time_factor(out, beam=16), 4),
+    }
 
 
 def _same_flags(out: Path, argv: list[str]) -> bool:
@@ -117,8 +146,10 @@ def _same_flags(out: Path, argv: list[str]) -> bool:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = f"{'run':22} {'wer greedy':>10} {'wer beam':>9} {'wer lex':>8} {'cer greedy':>10} {'cer beam':>9} " \
-           f"{'target wer/cer':>14} {'train min':>9} {'epochs':>6} {'rtf':>7}"
+    head = (
+        f"{'run':22} {'wer greedy':>10} {'wer beam':>9} {'wer lex':>8} {'cer greedy':>10} {'cer beam':>9} "
+        f"{'target wer/cer':>14} {'train min':>9} {'epochs':>6} {'rtf':>7}"
+    )
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -127,16 +158,24 @@ def print_table(rows: list[dict]) -> None:
             continue
         t, g = row["test"], row["targets"]
         target = "/".join(f"{100 * g[k]:.1f}%" for k in ("wer", "cer") if k in g)
-        print(f"{row['name']:22} {100 * t['greedy']['wer']:9.2f}% {100 * t['beam']['wer']:8.2f}% "
-              f"{100 * t['beam_lexicon']['wer']:7.2f}% {100 * t['greedy']['cer']:9.2f}% {100 * t['beam']['cer']:8.2f}% "
-              f"{target:>14} {row['train_minutes']:9.2f} {row['epochs']:6d} {row['rtf_greedy']:7.4f}")
+        print(
+            f"{row['name']:22} {100 * t['greedy']['wer']:9.2f}% {100 * t['beam']['wer']:8.2f}% "
+            f"{100 * t['beam_lexicon']['wer']:7.2f}% {100 * t['greedy']['cer']:9.2f}% {100 * t['beam']['cer']:8.2f}% "
+            f"{target:>14} {row['train_minutes']:9.2f} {row['epochs']:6d} {row['rtf_greedy']:7.4f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speech", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS))
-    parser.add_argument("--reuse", action="store_true", help="decode finished runs again instead of retraining")
-    parser.add_argument("--threads", type=int, default=2, help="intra-op threads for training (1 beside another job)")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS)
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="decode finished runs again instead of retraining"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="intra-op threads for training (1 beside another job)"
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
@@ -149,7 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     ordered = [rows[n] for section in SECTIONS for n in SECTIONS[section] if n in rows]
     print_table(ordered)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"torch": torch.__version__, "rows": ordered}, indent=1) + "\n")  # threads: per row
+    RESULTS.write_text(
+        json.dumps({"torch": torch.__version__, "rows": ordered}, indent=1) + "\n"
+    )  # threads: per row
 
 
 if __name__ == "__main__":

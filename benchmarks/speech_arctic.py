@@ -7,6 +7,7 @@ rebuilt from the fields that differ from the defaults), ``final.json`` and ``met
 the ``speech.lm_eval`` JSON (greedy, lexicon beam and LM beam on the same emissions, decode speed).
 The recipe behind the main row is ``recipes/speech/arctic.yaml``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,13 @@ from pathlib import Path
 import yaml
 
 RESULTS = Path(__file__).parent / "results" / "speech_arctic.json"
-TARGETS = {"greedy_cer": 0.12, "greedy_wer": 0.35, "lm_beam_wer": 0.25, "train_minutes": 60.0, "rtf_greedy": 0.02}
+TARGETS = {
+    "greedy_cer": 0.12,
+    "greedy_wer": 0.35,
+    "lm_beam_wer": 0.25,
+    "train_minutes": 60.0,
+    "rtf_greedy": 0.02,
+}
 
 
 def training_command(config: dict) -> str:
@@ -42,9 +49,16 @@ def unfinished_row(name: str, run: Path, config: dict) -> dict:
     import torch
 
     state = torch.load(run / "checkpoints" / "last.pt", weights_only=True, map_location="cpu")
-    return {"name": name, "seed": config["seed"], "command": training_command(config), "run_dir": str(run),
-            "stopped": "interrupted", "epochs_completed": state["epoch"], "steps": state["step"],
-            "train_minutes": round((state["train_seconds"] + state["partial"]["seconds"]) / 60, 2)}
+    return {
+        "name": name,
+        "seed": config["seed"],
+        "command": training_command(config),
+        "run_dir": str(run),
+        "stopped": "interrupted",
+        "epochs_completed": state["epoch"],
+        "steps": state["step"],
+        "train_minutes": round((state["train_seconds"] + state["partial"]["seconds"]) / 60, 2),
+    }
 
 
 def run_row(name: str, run: Path) -> dict:
@@ -53,32 +67,56 @@ def run_row(name: str, run: Path) -> dict:
         return unfinished_row(name, run, config)
     final = json.loads((run / "final.json").read_text())
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return {"name": name, "seed": config["seed"], "command": training_command(config), "run_dir": str(run),
-            "train_minutes": round(final["train_seconds"] / 60, 2), "epochs": final["epochs"],
-            "stopped": final["stopped"], "params": final["params"], "threads": final["env"]["threads"],
-            "test_greedy": final["test"], "val_best": final["val_best"], "best_epoch": final["best_epoch"],
-            "averaged": final.get("averaged"), "normalizer": final.get("data", {}).get("normalizer"),
-            "val_cer_by_epoch": [round(h["val_cer"], 4) for h in history],
-            "train_samples_per_s": [h["samples_per_s"] for h in history]}
+    return {
+        "name": name,
+        "seed": config["seed"],
+        "command": training_command(config),
+        "run_dir": str(run),
+        "train_minutes": round(final["train_seconds"] / 60, 2),
+        "epochs": final["epochs"],
+        "stopped": final["stopped"],
+        "params": final["params"],
+        "threads": final["env"]["threads"],
+        "test_greedy": final["test"],
+        "val_best": final["val_best"],
+        "best_epoch": final["best_epoch"],
+        "averaged": final.get("averaged"),
+        "normalizer": final.get("data", {}).get("normalizer"),
+        "val_cer_by_epoch": [round(h["val_cer"], 4) for h in history],
+        "train_samples_per_s": [h["samples_per_s"] for h in history],
+    }
 
 
 def lm_rows(path: Path) -> dict:
     result = json.loads(path.read_text())
     keep = ("wer", "cer", "utterances", "unknown_tokens", "decode_seconds", "rtf", "scored_of_listed")
-    return {"lm": result["lm"], "beam": result["beam"], "lexicon_words": result["lexicon_words"],
-            "threads": result["threads"],
-            "greedy": {k: result["greedy"]["test"].get(k) for k in keep},
-            "lexicon_beam": {k: result["lexicon_beam"]["test"].get(k) for k in keep},
-            "lm_beam": {"lm_weight": result["lm_beam"]["lm_weight"], "word_score": result["lm_beam"]["word_score"],
-                        "val_wer": result["lm_beam"]["val"]["wer"],
-                        **{k: result["lm_beam"]["test"].get(k) for k in keep}}}
+    return {
+        "lm": result["lm"],
+        "beam": result["beam"],
+        "lexicon_words": result["lexicon_words"],
+        "threads": result["threads"],
+        "greedy": {k: result["greedy"]["test"].get(k) for k in keep},
+        "lexicon_beam": {k: result["lexicon_beam"]["test"].get(k) for k in keep},
+        "lm_beam": {
+            "lm_weight": result["lm_beam"]["lm_weight"],
+            "word_score": result["lm_beam"]["word_score"],
+            "val_wer": result["lm_beam"]["val"]["wer"],
+            **{k: result["lm_beam"]["test"].get(k) for k in keep},
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.speech_arctic", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.speech_arctic", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (repeatable)")
-    parser.add_argument("--lm-eval", action="append", default=[], help="NAME=speech.lm_eval JSON (repeatable)")
-    parser.add_argument("--note", action="append", help="a sentence on how the figures were made (repeatable)")
+    parser.add_argument(
+        "--lm-eval", action="append", default=[], help="NAME=speech.lm_eval JSON (repeatable)"
+    )
+    parser.add_argument(
+        "--note", action="append", help="a sentence on how the figures were made (repeatable)"
+    )
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     rows = [run_row(*item.split("=", 1)[0:1], Path(item.split("=", 1)[1])) for item in args.run]

@@ -8,6 +8,7 @@ Each section trains through ``vision.train``'s own ``train_main`` (run directori
 ``benchmarks/results/vision.json`` (a section run alone keeps the others' earlier rows).
 CPU minutes are the process's user+system time over the run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,11 +64,19 @@ def train_row(name: str, flags: list[str], target: float | None) -> dict:
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     final = json.loads((out / "final.json").read_text()) if code == 0 else {}
     accuracy = final.get("test", {}).get("accuracy")
-    return {"name": name, "flags": " ".join(flags), "test_accuracy": accuracy,
-            "test_macro_f1": final.get("test", {}).get("macro_f1"), "target": target,
-            "met": None if target is None or accuracy is None else accuracy >= target,
-            "epochs": final.get("epochs"), "stopped": final.get("stopped"), "exit": code,
-            "wall_s": round(wall, 1), "cpu_min": round(cpu / 60, 2)}
+    return {
+        "name": name,
+        "flags": " ".join(flags),
+        "test_accuracy": accuracy,
+        "test_macro_f1": final.get("test", {}).get("macro_f1"),
+        "target": target,
+        "met": None if target is None or accuracy is None else accuracy >= target,
+        "epochs": final.get("epochs"),
+        "stopped": final.get("stopped"),
+        "exit": code,
+        "wall_s": round(wall, 1),
+        "cpu_min": round(cpu / 60, 2),
+    }
 
 
 class PlainLSTM(nn.Module):
@@ -88,14 +97,14 @@ def plain_epoch(model: PlainLSTM, opt, x: torch.Tensor, y: torch.Tensor, val: tu
     started = time.perf_counter()
     order = torch.randperm(len(y))
     for i in range(0, len(y), batch):
-        idx = order[i:i + batch]
+        idx = order[i : i + batch]
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
         for i in range(0, len(val[1]), batch):
-            model(val[0][i:i + batch]).argmax(-1)
+            model(val[0][i : i + batch]).argmax(-1)
     return time.perf_counter() - started
 
 
@@ -111,29 +120,47 @@ def speed_rows(repeats: int = 3) -> list[dict]:
     ours_times, plain_times = [], []
     for _ in range(repeats):
         plain_times.append(plain_epoch(plain, plain_opt, x, y, val_xy, cfg.batch_size))
-        trainer = Trainer(model=build_model(cfg, data.meta), task=build_task(cfg, data.meta), cfg=cfg,
-                          train_loader=data.train, val_loader=data.val)
+        trainer = Trainer(
+            model=build_model(cfg, data.meta),
+            task=build_task(cfg, data.meta),
+            cfg=cfg,
+            train_loader=data.train,
+            val_loader=data.val,
+        )
         started = time.perf_counter()
         trainer.fit()
         ours_times.append(time.perf_counter() - started)
     ours, ref = min(ours_times), min(plain_times)
-    return [{"name": "epoch-time-row-mnist", "ours_s": round(ours, 2), "plain_lstm_s": round(ref, 2),
-             "ratio": round(ours / ref, 3), "target": "ratio <= 1.10", "met": ours / ref <= 1.10,
-             "all_ours_s": [round(t, 2) for t in ours_times], "all_plain_s": [round(t, 2) for t in plain_times],
-             "threads": torch.get_num_threads()}]
+    return [
+        {
+            "name": "epoch-time-row-mnist",
+            "ours_s": round(ours, 2),
+            "plain_lstm_s": round(ref, 2),
+            "ratio": round(ours / ref, 3),
+            "target": "ratio <= 1.10",
+            "met": ours / ref <= 1.10,
+            "all_ours_s": [round(t, 2) for t in ours_times],
+            "all_plain_s": [round(t, 2) for t in plain_times],
+            "threads": torch.get_num_threads(),
+        }
+    ]
 
 
 def print_table(rows: list[dict]) -> None:
     print(f"{'run':28} {'test acc':>9} {'target':>7} {'met':>5} {'epochs':>6} {'wall s':>7} {'cpu min':>7}")
     for r in rows:
         if "ratio" in r:
-            print(f"{r['name']:28} ours {r['ours_s']}s / plain nn.LSTM {r['plain_lstm_s']}s per epoch "
-                  f"= {r['ratio']:.3f} (target <= 1.10, met={r['met']})")
+            print(
+                f"{r['name']:28} ours {r['ours_s']}s / plain nn.LSTM {r['plain_lstm_s']}s per epoch "
+                f"= {r['ratio']:.3f} (target <= 1.10, met={r['met']})"
+            )
             continue
         acc = f"{100 * r['test_accuracy']:.2f}%" if r["test_accuracy"] is not None else "failed"
         target = f"{100 * r['target']:.1f}%" if r["target"] else "-"
-        print(f"{r['name']:28} {acc:>9} {target:>7} {str(r['met']):>5} {str(r['epochs']):>6} "
-              f"{r['wall_s']:>7} {r['cpu_min']:>7}")
+        print(
+            f"{r['name']:28} {acc:>9} {target:>7} {str(r['met']):>5} {str(r['epochs']):>6} "
+            f"{r['wall_s']:>7} {r['cpu_min']:>7}"
+        )
 
 
 def merge_results(rows: list[dict]) -> dict:
@@ -148,18 +175,23 @@ def merge_results(rows: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.vision", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="digits,mnist,fashion,speed",
-                        help="comma-separated sections: digits, mnist, fashion, speed, pixel (stretch)")
+    parser.add_argument(
+        "--only",
+        default="digits,mnist,fashion,speed",
+        help="comma-separated sections: digits, mnist, fashion, speed, pixel (stretch)",
+    )
     args = parser.parse_args(argv)
     rows: list[dict] = []
     for section in args.only.split(","):
         if section == "speed":
             rows += speed_rows()
         elif section in RUNS_BY_SECTION:
-            rows += [train_row(name, flags, target) for name, (flags, target) in RUNS_BY_SECTION[section].items()]
+            rows += [
+                train_row(name, flags, target) for name, (flags, target) in RUNS_BY_SECTION[section].items()
+            ]
         else:
             parser.error(f"unknown section {section!r}")
-        print_table(rows[-len(RUNS_BY_SECTION.get(section, [0])):])
+        print_table(rows[-len(RUNS_BY_SECTION.get(section, [0])) :])
     print_table(merge_results(rows)["rows"])
     return 0
 

@@ -1,4 +1,5 @@
 """rnnsuite core: the shared recurrent backbone, the one Trainer and their contracts."""
+
 from core.errors import CheckpointError, ConfigError, DataError, RnnsuiteError
 from core.nn.backbone import CELLS, Backbone, backbone_from_config, build_backbone
 from core.nn.pooling import Pooling
@@ -12,15 +13,32 @@ from core.nn.sequence import (
 )
 
 __all__ = [
-    "RunConfig", "SequenceBatch", "lengths_to_mask", "reverse_within_lengths", "gather_last",
-    "pad_sequences", "RnnsuiteError", "ConfigError", "DataError", "CheckpointError",
-    "build_backbone", "backbone_from_config", "Backbone", "CELLS", "Pooling", "BucketBatchSampler",
+    "RunConfig",
+    "SequenceBatch",
+    "lengths_to_mask",
+    "reverse_within_lengths",
+    "gather_last",
+    "pad_sequences",
+    "RnnsuiteError",
+    "ConfigError",
+    "DataError",
+    "CheckpointError",
+    "build_backbone",
+    "backbone_from_config",
+    "Backbone",
+    "CELLS",
+    "Pooling",
+    "BucketBatchSampler",
 ]
 
 # The engine (tqdm, tensorboard, matplotlib) loads only when asked for: `import core` (and so
 # `import core.nn`) stays light and never pulls in a layer above the network library.
-_ENGINE = {"RunConfig": "core.engine.config", "Trainer": "core.engine.trainer", "train_main": "core.engine.run",
-           "load_for_inference": "core.engine.checkpoint"}
+_ENGINE = {
+    "RunConfig": "core.engine.config",
+    "Trainer": "core.engine.trainer",
+    "train_main": "core.engine.run",
+    "load_for_inference": "core.engine.checkpoint",
+}
 
 
 def __getattr__(name: str):

@@ -6,6 +6,7 @@ their naive-Bayes log-count ratio, a linear SVM interpolated with its mean weigh
 C picked on val; more than two classes are scored one-vs-rest. On short sentiment snippets it
 is the classical model to beat (MR: 79.4 % in the paper).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,9 @@ class NBSVM:
         p = self.alpha + np.asarray(x[positive].sum(0)).ravel()
         q = self.alpha + np.asarray(x[~positive].sum(0)).ravel()
         ratio = np.log((p / p.sum()) / (q / q.sum()))  # (features,) naive-Bayes log-count ratio
-        svm = LinearSVC(C=self.c, max_iter=10000, random_state=self.seed).fit(x.multiply(ratio).tocsr(), positive)
+        svm = LinearSVC(C=self.c, max_iter=10000, random_state=self.seed).fit(
+            x.multiply(ratio).tocsr(), positive
+        )
         w = svm.coef_.ravel()
         w = (1 - self.beta) * np.abs(w).mean() + self.beta * w  # the paper's interpolation
         return ratio, w, float(svm.intercept_[0])
@@ -60,13 +63,19 @@ def _vectorizer(name: str):
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
     common = {"tokenizer": tokenize, "lowercase": False, "token_pattern": None, "ngram_range": (1, 2)}
-    return CountVectorizer(binary=True, **common) if name == "nbsvm" else TfidfVectorizer(sublinear_tf=True, **common)
+    return (
+        CountVectorizer(binary=True, **common)
+        if name == "nbsvm"
+        else TfidfVectorizer(sublinear_tf=True, **common)
+    )
 
 
 def run_baseline(cfg, data: DataBundle) -> dict:
     """Test metrics of ``cfg.baseline`` trained on train, C picked on val (same split, same normaliser)."""
     name = cfg.baseline
-    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (_texts_labels(d) for d in (data.train, data.val, data.test))
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
+        _texts_labels(d) for d in (data.train, data.val, data.test)
+    )
     classes = list(data.meta["classes"])
     vectorizer = _vectorizer(name)
     x_train = vectorizer.fit_transform(train_x)
@@ -78,8 +87,12 @@ def run_baseline(cfg, data: DataBundle) -> dict:
         if best is None or score > best[0]:
             best = (score, c, model)
     metrics = classification_metrics(best[2].predict(x_test), test_y, len(classes))
-    return {**metrics, "val_accuracy": best[0], "params": _parameter_count(best[2]),
-            "settings": {"c": best[1], "features": int(x_train.shape[1])}}
+    return {
+        **metrics,
+        "val_accuracy": best[0],
+        "params": _parameter_count(best[2]),
+        "settings": {"c": best[1], "features": int(x_train.shape[1])},
+    }
 
 
 def _parameter_count(model) -> int:

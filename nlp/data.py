@@ -11,6 +11,7 @@ Example:
     >>> batch = next(iter(bundle.train)); batch.inputs.dtype, batch.inputs.shape[0]
     (torch.int64, 4)
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,7 @@ def truncate(tokens: list[str], max_tokens: int, how: str = "head") -> list[str]
         return tokens
     if how == "head+tail":
         head = max_tokens // 4
-        return tokens[:head] + tokens[len(tokens) - (max_tokens - head):]
+        return tokens[:head] + tokens[len(tokens) - (max_tokens - head) :]
     return tokens[:max_tokens]
 
 
@@ -74,8 +75,9 @@ def encode_text(text: str, vocab: Vocab, max_tokens: int, truncation: str = "hea
     return vocab.encode(truncate(tokenize(text, vocab.level), max_tokens, truncation))
 
 
-def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str,
-                truncation: str = "head") -> TextDataset:
+def encode_rows(
+    rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int, split: str, truncation: str = "head"
+) -> TextDataset:
     """Encode a split; texts with no tokens or a label unseen in training are reported and skipped."""
     index = {name: i for i, name in enumerate(classes)}
     ids, labels, texts = [], [], []
@@ -91,7 +93,9 @@ def encode_rows(rows: Rows, vocab: Vocab, classes: list[str], *, max_tokens: int
             labels.append(index[label])
             texts.append(text)
     if empty or unknown:
-        log.warning("%s split: skipped %d empty texts and %d with labels absent from training", split, empty, unknown)
+        log.warning(
+            "%s split: skipped %d empty texts and %d with labels absent from training", split, empty, unknown
+        )
     if not ids:
         raise DataError(f"{split} split: no usable examples")
     return TextDataset(ids=ids, labels=labels, texts=texts)
@@ -137,8 +141,13 @@ def check_resume_vocab(cfg, vocab: Vocab, resumed_meta: dict | None) -> None:
 
 def make_loader(dataset: TextDataset, cfg, *, train: bool) -> DataLoader:
     sampler = BucketBatchSampler(dataset.lengths, cfg.batch_size, shuffle=train, seed=cfg.seed)
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers,
-                      **loader_kwargs(cfg.seed))
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=cfg.num_workers,
+        **loader_kwargs(cfg.seed),
+    )
 
 
 def stage_vectors(cfg, vocab: Vocab, counts: Counter) -> dict:
@@ -151,8 +160,9 @@ def stage_vectors(cfg, vocab: Vocab, counts: Counter) -> dict:
 
 def build_vocab(cfg, counts: Counter) -> Vocab:
     """The training split's vocabulary, plus ``--vectors-vocab`` words of the vectors."""
-    vocab = Vocab.build(([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab,
-                        level=cfg.level)
+    vocab = Vocab.build(
+        ([t] * n for t, n in counts.items()), min_freq=cfg.min_freq, max_size=cfg.max_vocab, level=cfg.level
+    )
     if cfg.vectors and cfg.vectors_vocab:
         extra = [w for w in vectors.leading_words(cfg.vectors, cfg.vectors_vocab) if w not in vocab.stoi]
         vocab = Vocab(itos=[*vocab.itos, *extra], level=vocab.level)
@@ -171,11 +181,15 @@ def pretrained_text_parts(cfg) -> tuple[Vocab, Tensor] | None:
 
     parts = text_parts(cfg.init_backbone)
     if parts and cfg.vectors:
-        raise ConfigError(f"--vectors and --init-backbone {cfg.init_backbone}: the checkpoint already brings "
-                          "an embedding and its vocabulary; drop --vectors")
+        raise ConfigError(
+            f"--vectors and --init-backbone {cfg.init_backbone}: the checkpoint already brings "
+            "an embedding and its vocabulary; drop --vectors"
+        )
     if parts and parts[0].level != cfg.level:
-        raise ConfigError(f"--init-backbone {cfg.init_backbone}: its vocabulary is {parts[0].level}-level, "
-                          f"not --level {cfg.level}")
+        raise ConfigError(
+            f"--init-backbone {cfg.init_backbone}: its vocabulary is {parts[0].level}-level, "
+            f"not --level {cfg.level}"
+        )
     return parts
 
 
@@ -186,8 +200,9 @@ def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
     """
     parts = split_rows(read_source(cfg), cfg)
     if cfg.limit_train:
-        parts["train"] = [parts["train"][i] for i in splits.limit(_labels(parts["train"]), cfg.limit_train,
-                                                                   cfg.split_seed)]
+        parts["train"] = [
+            parts["train"][i] for i in splits.limit(_labels(parts["train"]), cfg.limit_train, cfg.split_seed)
+        ]
     if cfg.limit_eval:
         parts["val"], parts["test"] = parts["val"][: cfg.limit_eval], parts["test"][: cfg.limit_eval]
     counts = Counter(token for text, _ in parts["train"] for token in tokenize(text, cfg.level))
@@ -196,12 +211,23 @@ def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
     check_resume_vocab(cfg, vocab, resumed_meta)
     classes = sorted({label for _, label in parts["train"]})
     if len(classes) < 2:
-        raise DataError(f"{cfg.data}: the training split holds only the label {classes!r}; need two or more classes")
-    sets = {name: encode_rows(rows, vocab, classes, max_tokens=cfg.max_tokens, split=name, truncation=cfg.truncation)
-            for name, rows in parts.items()}
-    meta = {"vocab": vocab.to_meta(), "classes": classes, "max_tokens": cfg.max_tokens, "dataset": cfg.data,
-            "truncation": cfg.truncation,
-            "sizes": {name: len(ds) for name, ds in sets.items()}}
+        raise DataError(
+            f"{cfg.data}: the training split holds only the label {classes!r}; need two or more classes"
+        )
+    sets = {
+        name: encode_rows(
+            rows, vocab, classes, max_tokens=cfg.max_tokens, split=name, truncation=cfg.truncation
+        )
+        for name, rows in parts.items()
+    }
+    meta = {
+        "vocab": vocab.to_meta(),
+        "classes": classes,
+        "max_tokens": cfg.max_tokens,
+        "dataset": cfg.data,
+        "truncation": cfg.truncation,
+        "sizes": {name: len(ds) for name, ds in sets.items()},
+    }
     if cfg.vectors:
         meta["vectors"] = stage_vectors(cfg, vocab, counts)
         meta["report"] = {"vectors": meta["vectors"]}  # core copies it into final.json
@@ -209,5 +235,9 @@ def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
         meta["vectors"] = {"name": init_spec(cfg), "dim": int(pretrained[1].shape[1]), "rows": len(vocab)}
         vectors.stage(vocab.fingerprint(), init_spec(cfg), pretrained[1].float().numpy())
         meta["report"] = {"init_embedding": meta["vectors"]}
-    return DataBundle(train=make_loader(sets["train"], cfg, train=True), val=make_loader(sets["val"], cfg, train=False),
-                      test=make_loader(sets["test"], cfg, train=False), meta=meta)
+    return DataBundle(
+        train=make_loader(sets["train"], cfg, train=True),
+        val=make_loader(sets["val"], cfg, train=False),
+        test=make_loader(sets["test"], cfg, train=False),
+        meta=meta,
+    )

@@ -9,6 +9,7 @@ corrupt archive raise ``DataError`` naming the URL or file.
 Example (needs network):
     >>> download_and_unpack(IMDB_URL, cache_root() / "nlp", sha256=IMDB_SHA256, member="aclImdb")  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,9 @@ def fetch(url: str, target: Path, *, sha256: str, timeout: float = 60.0, progres
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as sink:
             expected = int(response.headers.get("Content-Length") or 0)
-            with tqdm(total=expected or None, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
+            with tqdm(
+                total=expected or None, unit="B", unit_scale=True, desc=target.name, disable=not progress
+            ) as bar:
                 while chunk := response.read(CHUNK):
                     sink.write(chunk)
                     digest.update(chunk)
@@ -52,7 +55,9 @@ def fetch(url: str, target: Path, *, sha256: str, timeout: float = 60.0, progres
         os.replace(part, target)
         return target
     except (urllib.error.URLError, HTTPException, OSError, TimeoutError) as err:
-        raise DataError(f"{url}: download failed after {received} bytes ({type(err).__name__}: {err})") from None
+        raise DataError(
+            f"{url}: download failed after {received} bytes ({type(err).__name__}: {err})"
+        ) from None
     finally:
         part.unlink(missing_ok=True)
 

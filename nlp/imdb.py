@@ -10,6 +10,7 @@ The shared copy lacks 8 reviews (they had been overwritten with app reviews upst
 lists them), so its labelled counts are train 12,498 + 12,498 and test 12,496 + 12,500: every
 count comes from the files present, never from the nominal 12,500.
 """
+
 from __future__ import annotations
 
 import hashlib

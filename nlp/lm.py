@@ -16,6 +16,7 @@ Example:
     >>> sorted(losses), tuple(state[0].shape)
     (['forward'], (1, 3, 16))
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,13 +44,16 @@ class LanguageModel(nn.Module):
     def __init__(self, *, vocab_size: int, embed_dim: int, backbone: Backbone, dropout: float = 0.0):
         super().__init__()
         if backbone.num_directions == 2 and backbone.num_layers > 1:
-            raise ConfigError("pretrain: a bidirectional language model needs --layers 1 "
-                              "(a second layer would let the forward direction see the next token)")
+            raise ConfigError(
+                "pretrain: a bidirectional language model needs --layers 1 "
+                "(a second layer would let the forward direction see the next token)"
+            )
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.backbone = backbone  # the classifier's attribute names, so its tensors load there by name
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.AdaptiveLogSoftmaxWithLoss(backbone.hidden_size, vocab_size, cutoffs_for(vocab_size),
-                                                  div_value=4.0)
+        self.head = nn.AdaptiveLogSoftmaxWithLoss(
+            backbone.hidden_size, vocab_size, cutoffs_for(vocab_size), div_value=4.0
+        )
 
     @property
     def bidirectional(self) -> bool:
@@ -58,8 +62,9 @@ class LanguageModel(nn.Module):
     def forward(self, window: Tensor, state=None) -> tuple[dict[str, Tensor], object]:
         inputs = window[:, 1:-1]  # (B, L): predicts window[:, 2:] forward, window[:, :-2] backward
         lengths = torch.full((inputs.shape[0],), inputs.shape[1], dtype=torch.long, device=inputs.device)
-        outputs, _, state = self.backbone(self.dropout(self.embedding(inputs)), lengths,
-                                          None if self.bidirectional else state)  # (B, L, D)
+        outputs, _, state = self.backbone(
+            self.dropout(self.embedding(inputs)), lengths, None if self.bidirectional else state
+        )  # (B, L, D)
         outputs = self.dropout(outputs)
         hidden = self.backbone.hidden_size
         losses = {"forward": self._nll(outputs[..., :hidden], window[:, 2:])}
@@ -86,7 +91,7 @@ def batchify(ids: Tensor, batch_size: int) -> Tensor:
 def windows(stream: Tensor, bptt: int):
     """Windows (B, bptt+2) overlapping by 2 so that their inputs (``[:, 1:-1]``) tile the stream."""
     for start in range(0, stream.shape[1] - 2, bptt):
-        window = stream[:, start:start + bptt + 2]
+        window = stream[:, start : start + bptt + 2]
         if window.shape[1] >= 3:
             yield window
 
@@ -94,10 +99,15 @@ def windows(stream: Tensor, bptt: int):
 def text_parts(path: str | Path) -> tuple[Vocab, Tensor] | None:
     """(vocabulary, embedding (V, E)) a text task can start from, or None when the checkpoint has neither."""
     state = load_checkpoint(path)
-    vocab_meta, weight = state["meta"].get("vocab"), state["model"].get("embedding.weight", state["model"].get("front.embedding.weight"))
+    vocab_meta, weight = (
+        state["meta"].get("vocab"),
+        state["model"].get("embedding.weight", state["model"].get("front.embedding.weight")),
+    )
     if not vocab_meta or weight is None:
         return None
     vocab = Vocab.from_meta(vocab_meta)
     if weight.shape[0] != len(vocab):
-        raise CheckpointError(f"{path}: vocabulary has {len(vocab)} tokens but the embedding {weight.shape[0]} rows")
+        raise CheckpointError(
+            f"{path}: vocabulary has {len(vocab)} tokens but the embedding {weight.shape[0]} rows"
+        )
     return vocab, weight

@@ -21,6 +21,7 @@ Example:
     >>> model(torch.tensor([[2, 3, 2], [3, 2, 0]]), torch.tensor([3, 2])).shape
     torch.Size([2, 3])
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,14 +38,24 @@ class TokenEmbedding(nn.Module):
     """``forward(ids (B,T) int64) -> (B,T,E)`` (``(B,T,2E)`` with a static channel), with word dropout
     and embedding dropout in training."""
 
-    def __init__(self, *, vocab_size: int, embed_dim: int, embed_dropout: float = 0.0, word_dropout: float = 0.0,
-                 vectors_mode: str = "finetune"):
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        embed_dim: int,
+        embed_dropout: float = 0.0,
+        word_dropout: float = 0.0,
+        vectors_mode: str = "finetune",
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.embedding.weight.requires_grad_(vectors_mode != "frozen")
         # "both": a second, frozen copy of the pretrained rows (the static channel)
-        self.static_embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID).requires_grad_(False) \
-            if vectors_mode == "both" else None
+        self.static_embedding = (
+            nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID).requires_grad_(False)
+            if vectors_mode == "both"
+            else None
+        )
         self.embed_dropout = nn.Dropout(embed_dropout)
         self.word_dropout = word_dropout
 
@@ -69,12 +80,21 @@ def build_model(cfg, meta: dict) -> SequenceClassifier:
     mode = cfg.vectors_mode if pretrained else "finetune"
     # built first: its initial weights keep their seed draws
     backbone = backbone_from_config(cfg, embed_dim * (2 if mode == "both" else 1))
-    front = TokenEmbedding(vocab_size=vocab_size, embed_dim=embed_dim, embed_dropout=cfg.embed_dropout,
-                           word_dropout=cfg.word_dropout, vectors_mode=mode)
-    model = SequenceClassifier(front=front, backbone=backbone, num_classes=num_classes, pooling=cfg.pooling,
-                               dropout=cfg.dropout)
-    spec = f"checkpoint:{cfg.init_backbone}" if pretrained and str(pretrained["name"]).startswith("checkpoint:") \
+    front = TokenEmbedding(
+        vocab_size=vocab_size,
+        embed_dim=embed_dim,
+        embed_dropout=cfg.embed_dropout,
+        word_dropout=cfg.word_dropout,
+        vectors_mode=mode,
+    )
+    model = SequenceClassifier(
+        front=front, backbone=backbone, num_classes=num_classes, pooling=cfg.pooling, dropout=cfg.dropout
+    )
+    spec = (
+        f"checkpoint:{cfg.init_backbone}"
+        if pretrained and str(pretrained["name"]).startswith("checkpoint:")
         else cfg.vectors
+    )
     matrix = vectors.take(meta["vocab"].get("fingerprint", ""), spec) if pretrained else None
     if matrix is not None:  # a fresh model; one rebuilt from a checkpoint gets its rows from there
         with torch.no_grad():

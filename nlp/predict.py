@@ -15,6 +15,7 @@ no tokens. Invalid UTF-8 in otherwise textual lines is replaced by U+FFFD (read 
 and noted; texts over ``--max-chars`` characters are cut and noted. Exit status: 0 every input
 classified, 1 some skipped, 2 bad checkpoint or arguments.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,7 +68,9 @@ def check_members(members: Sequence[NlpPredictor], names: Sequence[str]) -> list
     return classes
 
 
-def _prepare(inputs: Sequence[bytes | str], max_chars: int) -> tuple[list[Verdict], list[tuple[Verdict, str]]]:
+def _prepare(
+    inputs: Sequence[bytes | str], max_chars: int
+) -> tuple[list[Verdict], list[tuple[Verdict, str]]]:
     """A Verdict per input and the (verdict, text) pairs that are usable text."""
     verdicts, usable = [], []
     for number, raw in enumerate(inputs, start=1):
@@ -77,15 +80,23 @@ def _prepare(inputs: Sequence[bytes | str], max_chars: int) -> tuple[list[Verdic
         if text is None:
             continue
         if len(text) > max_chars:
-            verdict.note = "; ".join(filter(None, [note, f"cut to the first {max_chars} of {len(text)} characters"]))
+            verdict.note = "; ".join(
+                filter(None, [note, f"cut to the first {max_chars} of {len(text)} characters"])
+            )
             text = text[:max_chars]
         verdict.preview = " ".join(text.split())[:60]
         usable.append((verdict, text))
     return verdicts, usable
 
 
-def predict(members: Sequence[NlpPredictor], inputs: Sequence[bytes | str], *, max_chars: int = 100_000,
-            batch_size: int = 64, names: Optional[Sequence[str]] = None) -> list[Verdict]:
+def predict(
+    members: Sequence[NlpPredictor],
+    inputs: Sequence[bytes | str],
+    *,
+    max_chars: int = 100_000,
+    batch_size: int = 64,
+    names: Optional[Sequence[str]] = None,
+) -> list[Verdict]:
     """A Verdict per input (mean class probabilities over ``members``); bad inputs carry a reason.
 
     ``names`` label the members in a class-mismatch error (default "checkpoint 1", ...).
@@ -126,8 +137,12 @@ def read_file_lines(path: str) -> list[bytes]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlp.predict", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True, action="append",
-                        help="RUN/checkpoints/best.pt; repeat it for an ensemble (averaged probabilities)")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        action="append",
+        help="RUN/checkpoints/best.pt; repeat it for an ensemble (averaged probabilities)",
+    )
     parser.add_argument("--file", help="one text per line (UTF-8); - reads standard input")
     parser.add_argument("--max-chars", type=int, default=100_000, help="longer texts are cut (noted)")
     parser.add_argument("--json", action="store_true", help="one JSON object per input instead of TSV")

@@ -7,6 +7,7 @@ Example:
     predictor = load_predictor("runs/sst2/checkpoints/best.pt")
     predictor.predict(["a gorgeous film"], explain=True)[0]["prefix_probabilities"]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,17 +54,22 @@ class NlpPredictor:
     @torch.inference_mode()
     def probabilities(self, texts: list[str], *, batch_size: int = 64) -> tuple[list[int], Tensor]:
         """(indices of the texts that have tokens, their class probabilities (N', C))."""
-        encoded = [(i, torch.tensor(ids, dtype=torch.long)) for i, text in enumerate(texts)
-                   if (ids := self.encode(text))]
+        encoded = [
+            (i, torch.tensor(ids, dtype=torch.long))
+            for i, text in enumerate(texts)
+            if (ids := self.encode(text))
+        ]
         encoded.sort(key=lambda item: len(item[1]))  # similar lengths per batch: little padding
-        probs = [self._forward([t for _, t in encoded[start:start + batch_size]])
-                 for start in range(0, len(encoded), batch_size)]
+        probs = [
+            self._forward([t for _, t in encoded[start : start + batch_size]])
+            for start in range(0, len(encoded), batch_size)
+        ]
         return [i for i, _ in encoded], torch.cat(probs) if probs else torch.zeros(0, len(self.classes))
 
     @torch.inference_mode()
     def explain(self, text: str) -> tuple[list[str], list[list[float]]]:
         """The text's tokens and the class probabilities after each prefix (tokens 1..k), in order."""
-        tokens = tokenize(text, self.vocab.level)[:min(self.max_tokens, EXPLAIN_MAX_TOKENS)]
+        tokens = tokenize(text, self.vocab.level)[: min(self.max_tokens, EXPLAIN_MAX_TOKENS)]
         ids = torch.tensor(self.vocab.encode(tokens), dtype=torch.long)
         if not len(ids):
             return [], []
@@ -72,8 +78,9 @@ class NlpPredictor:
 
     def predict(self, inputs: list[str], *, explain: bool = False) -> list[dict]:
         rows, probs = self.probabilities(list(inputs))
-        results: list[dict] = [{"label": None, "probabilities": {}, "error": "no tokens after normalisation"}
-                               for _ in inputs]
+        results: list[dict] = [
+            {"label": None, "probabilities": {}, "error": "no tokens after normalisation"} for _ in inputs
+        ]
         for row, p in zip(rows, probs.tolist()):
             best = max(range(len(p)), key=p.__getitem__)
             results[row] = {"label": self.classes[best], "probabilities": dict(zip(self.classes, p))}
@@ -85,8 +92,13 @@ class NlpPredictor:
 
 
 def load_predictor(checkpoint: str | Path, device: str | torch.device = "cpu") -> NlpPredictor:
-    model, config, meta = load_model(checkpoint, domain="nlp", build_model=build_model, device=device,
-                                     check_state=lambda state: check_vocabulary(state, str(checkpoint)))
+    model, config, meta = load_model(
+        checkpoint,
+        domain="nlp",
+        build_model=build_model,
+        device=device,
+        check_state=lambda state: check_vocabulary(state, str(checkpoint)),
+    )
     info = base_info(checkpoint, domain="nlp", model=model, config=config)
     return NlpPredictor(model=model, meta=meta, info=info)
 
@@ -94,7 +106,9 @@ def load_predictor(checkpoint: str | Path, device: str | torch.device = "cpu") -
 def check_vocabulary(state: dict, source: str) -> None:
     """CheckpointError (one line) when the stored vocabulary was altered or does not fit the embedding."""
     vocab = Vocab.from_meta(state["meta"].get("vocab") or {})
-    rows = state["model"].get("front.embedding.weight", state["model"].get("embedding.weight"))  # latter: older runs
+    rows = state["model"].get(
+        "front.embedding.weight", state["model"].get("embedding.weight")
+    )  # latter: older runs
     if rows is None or rows.shape[0] != len(vocab):
         found = "no embedding" if rows is None else f"an embedding of {rows.shape[0]} rows"
         raise CheckpointError(f"{source}: vocabulary has {len(vocab)} tokens but the model has {found}")

@@ -14,6 +14,7 @@ The checkpoint ``OUT/checkpoints/lm.pt`` (domain ``nlp-lm``) holds ``embedding.w
 and the vocabulary in its meta: ``nlp.train --init-backbone`` takes all three (the task then uses
 this vocabulary), so the backbone flags (cell, hidden, layers, bidirectional) must match.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,7 +76,9 @@ class PretrainConfig(RunConfig):
         self.require_fraction("heldout_fraction")
         self.require_non_negative("max_documents")
         if self.vocab_size < 3:
-            raise ConfigError(f"--vocab-size must leave room for <pad>, <unk> and a word, got {self.vocab_size}")
+            raise ConfigError(
+                f"--vocab-size must leave room for <pad>, <unk> and a word, got {self.vocab_size}"
+            )
         if self.bidirectional and self.layers > 1:
             raise ConfigError("--bidirectional language model needs --layers 1 (or pass --no-bidirectional)")
         if self.vectors:
@@ -88,7 +91,9 @@ def read_documents(name: str) -> list[str]:
         folder = data_root() / "sentiment" / "imdb" / "aclImdb"
         folder = folder if (folder / "train" / "unsup").is_dir() else unpacked_archive()
         if folder is None:
-            raise DataError(f"imdb-unsup: no aclImdb folder or archive under {data_root() / 'sentiment' / 'imdb'}")
+            raise DataError(
+                f"imdb-unsup: no aclImdb folder or archive under {data_root() / 'sentiment' / 'imdb'}"
+            )
         files = unsup_files(folder)
     else:
         path = Path(name).expanduser()
@@ -128,8 +133,12 @@ def build_lm(cfg: PretrainConfig, vocab: Vocab, counts: Counter) -> tuple[lm.Lan
         matrix, record = vectors.embedding_matrix(vocab.itos, cfg.vectors, counts=counts, seed=cfg.seed)
         print(f"pretrain: {vectors.describe(record)}", file=sys.stderr)
     embed_dim = matrix.shape[1] if matrix is not None else cfg.embed_dim
-    model = lm.LanguageModel(vocab_size=len(vocab), embed_dim=embed_dim, dropout=cfg.dropout,
-                             backbone=backbone_from_config(cfg, embed_dim))
+    model = lm.LanguageModel(
+        vocab_size=len(vocab),
+        embed_dim=embed_dim,
+        dropout=cfg.dropout,
+        backbone=backbone_from_config(cfg, embed_dim),
+    )
     if matrix is not None:
         with torch.no_grad():
             model.embedding.weight.copy_(torch.from_numpy(matrix))
@@ -178,8 +187,12 @@ def train(cfg: PretrainConfig, model: lm.LanguageModel, ids: torch.Tensor) -> di
                     break
             if stopped != "completed" or step >= total:
                 break
-    return {"steps": step, "planned_steps": total, "stopped": stopped,
-            "train_seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "steps": step,
+        "planned_steps": total,
+        "stopped": stopped,
+        "train_seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def run(cfg: PretrainConfig) -> dict:
@@ -193,24 +206,42 @@ def run(cfg: PretrainConfig) -> dict:
     before = perplexity(model, heldout_ids, cfg)
     progress = train(cfg, model, train_ids)
     after = perplexity(model, heldout_ids, cfg)
-    summary = {"heldout_perplexity": after, "initial_perplexity": before, **progress,
-               "train_tokens": int(train_ids.numel()), "heldout_tokens": int(heldout_ids.numel()),
-               "vocab": len(vocab), "params": sum(p.numel() for p in model.parameters()),
-               **({"vectors": record} if record else {})}
+    summary = {
+        "heldout_perplexity": after,
+        "initial_perplexity": before,
+        **progress,
+        "train_tokens": int(train_ids.numel()),
+        "heldout_tokens": int(heldout_ids.numel()),
+        "vocab": len(vocab),
+        "params": sum(p.numel() for p in model.parameters()),
+        **({"vectors": record} if record else {}),
+    }
     meta = {"vocab": vocab.to_meta(), "lm": summary, "max_tokens": 0}
-    save_checkpoint(out / "checkpoints" / "lm.pt", {
-        "domain": lm.DOMAIN, "config": config_to_dict(cfg), "meta": meta, "model": model.state_dict(),
-        "epoch": cfg.epochs, "step": progress["steps"]})
+    save_checkpoint(
+        out / "checkpoints" / "lm.pt",
+        {
+            "domain": lm.DOMAIN,
+            "config": config_to_dict(cfg),
+            "meta": meta,
+            "model": model.state_dict(),
+            "epoch": cfg.epochs,
+            "step": progress["steps"],
+        },
+    )
     write_json(out / "final.json", summary)
     shown = ", ".join(f"{k} {v:.1f}" for k, v in after.items())
-    print(f"pretrain: held-out perplexity {shown} after {progress['steps']} steps "
-          f"({progress['train_seconds'] / 60:.1f} min); checkpoint {out / 'checkpoints' / 'lm.pt'}")
+    print(
+        f"pretrain: held-out perplexity {shown} after {progress['steps']} steps "
+        f"({progress['train_seconds'] / 60:.1f} min); checkpoint {out / 'checkpoints' / 'lm.pt'}"
+    )
     return summary
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
-        cfg = parse_config(PretrainConfig, list(sys.argv[1:] if argv is None else argv), prog="python -m nlp.pretrain")
+        cfg = parse_config(
+            PretrainConfig, list(sys.argv[1:] if argv is None else argv), prog="python -m nlp.pretrain"
+        )
         run(dataclasses.replace(cfg))
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)

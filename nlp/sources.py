@@ -11,6 +11,7 @@ Files are read as bytes and split on ``\\n`` only (Latin-1 files hold byte 0x85,
 which ``str.splitlines`` would treat as a line break). A malformed line is reported
 (count and first line number, on the ``rnnsuite.nlp`` logger) and skipped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -57,7 +58,12 @@ def read_lines(path: Path, *, encoding: str = "utf-8", errors: str = "replace") 
         replaced += "\ufffd" in text
         lines.append((number, text))
     if replaced:
-        log.warning("%s: %d lines held bytes that are not valid %s; they were replaced by U+FFFD", path, replaced, encoding)
+        log.warning(
+            "%s: %d lines held bytes that are not valid %s; they were replaced by U+FFFD",
+            path,
+            replaced,
+            encoding,
+        )
     return lines
 
 
@@ -80,7 +86,10 @@ def read_sst2(folder: Path, *, errors: str = "replace") -> dict[str, Rows]:
 def read_mr(folder: Path, *, encoding: str = "latin-1", errors: str = "replace") -> dict[str, Rows]:
     rows = []
     for suffix, label in (("neg", "negative"), ("pos", "positive")):
-        rows += [(text, label) for _, text in read_lines(folder / f"rt-polarity.{suffix}", encoding=encoding, errors=errors)]
+        rows += [
+            (text, label)
+            for _, text in read_lines(folder / f"rt-polarity.{suffix}", encoding=encoding, errors=errors)
+        ]
     return {"all": rows}
 
 
@@ -92,7 +101,9 @@ def read_imdb(folder: Path, *, errors: str = "replace") -> dict[str, Rows]:
         for polarity, label in (("neg", "negative"), ("pos", "positive")):
             files = sorted((folder / split / polarity).glob("*.txt"))
             if not files:
-                raise DataError(f"{folder / split / polarity}: no *.txt reviews (expected the aclImdb layout)")
+                raise DataError(
+                    f"{folder / split / polarity}: no *.txt reviews (expected the aclImdb layout)"
+                )
             for file in files:
                 try:
                     text = decode_bytes(file.read_bytes(), errors=errors, where=str(file))
@@ -134,26 +145,42 @@ def decode_table(path: Path, *, encoding: str, errors: str) -> str:
             lines.append(decode_bytes(line, encoding=encoding, errors="replace"))
             replaced.append(number)
     if replaced:
-        log.warning("%s: %d lines held bytes that are not valid %s; they were replaced by U+FFFD (first at line %d)",
-                    path, len(replaced), encoding, replaced[0])
+        log.warning(
+            "%s: %d lines held bytes that are not valid %s; they were replaced by U+FFFD (first at line %d)",
+            path,
+            len(replaced),
+            encoding,
+            replaced[0],
+        )
     return "\n".join(lines)
 
 
-def _csv_records(path: Path, fmt: str, columns: dict[str, str], encoding: str, errors: str) -> list[tuple[int, object]]:
+def _csv_records(
+    path: Path, fmt: str, columns: dict[str, str], encoding: str, errors: str
+) -> list[tuple[int, object]]:
     text = decode_table(path, encoding=encoding, errors=errors)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
     header = reader.fieldnames or []
     for flag, column in columns.items():
         if column not in header:
-            raise DataError(f"{path}: no column {column!r} ({flag}); columns are {', '.join(header) or 'none'}")
+            raise DataError(
+                f"{path}: no column {column!r} ({flag}); columns are {', '.join(header) or 'none'}"
+            )
     try:
         return [(reader.line_num, row) for row in reader]
     except csv.Error as err:
         raise DataError(f"{path}:{reader.line_num}: malformed {fmt} ({err})") from None
 
 
-def read_table(path: Path, *, fmt: str, text_column: str, label_column: str,
-               encoding: str = "utf-8", errors: str = "replace") -> dict[str, Rows]:
+def read_table(
+    path: Path,
+    *,
+    fmt: str,
+    text_column: str,
+    label_column: str,
+    encoding: str = "utf-8",
+    errors: str = "replace",
+) -> dict[str, Rows]:
     """csv/tsv (header row names the columns) or jsonl (one object a line); labels as strings."""
     if fmt == "jsonl":
         records = _jsonl_records(path, encoding, errors)
@@ -175,8 +202,11 @@ def read_table(path: Path, *, fmt: str, text_column: str, label_column: str,
 
 
 def _imdb_folder(download: bool, progress: bool) -> Path:
-    candidates = [data_root() / "sentiment" / "imdb" / "aclImdb", data_root() / "sentiment" / "aclImdb",
-                  cache_root() / "nlp" / "aclImdb"]
+    candidates = [
+        data_root() / "sentiment" / "imdb" / "aclImdb",
+        data_root() / "sentiment" / "aclImdb",
+        cache_root() / "nlp" / "aclImdb",
+    ]
     for folder in candidates:
         if (folder / "train").is_dir():
             return folder
@@ -184,15 +214,23 @@ def _imdb_folder(download: bool, progress: bool) -> Path:
     if unpacked is not None:
         return unpacked
     if not download:
-        raise DataError(f"imdb: no aclImdb folder in {', '.join(map(str, candidates))} (add --download to fetch it)")
-    return download_and_unpack(IMDB_URL, cache_root() / "nlp", sha256=IMDB_SHA256, member="aclImdb", progress=progress)
+        raise DataError(
+            f"imdb: no aclImdb folder in {', '.join(map(str, candidates))} (add --download to fetch it)"
+        )
+    return download_and_unpack(
+        IMDB_URL, cache_root() / "nlp", sha256=IMDB_SHA256, member="aclImdb", progress=progress
+    )
 
 
 def detect(path: Path, fmt: str) -> str:
     """The reader for a path: a dataset folder layout, or a table format from ``fmt``/the suffix."""
     if path.is_dir():
-        for marker, kind in (("stsa.binary.train", "sst2"), ("rt-polarity.pos", "mr"), ("train/pos", "imdb"),
-                             ("aclImdb/train/pos", "imdb-root")):
+        for marker, kind in (
+            ("stsa.binary.train", "sst2"),
+            ("rt-polarity.pos", "mr"),
+            ("train/pos", "imdb"),
+            ("aclImdb/train/pos", "imdb-root"),
+        ):
             if (path / marker).exists():
                 return kind
         raise DataError(f"{path}: folder is neither SST-2, MR nor aclImdb")
@@ -224,12 +262,20 @@ def read_source(cfg) -> dict[str, Rows]:
             raise DataError(f"--data: no such file or directory: {path}")
         kind = detect(path, cfg.format)
     else:
-        raise ConfigError(f"--data: unknown dataset {name!r} (one of {', '.join(NAMED)}, or a folder/file path)")
+        raise ConfigError(
+            f"--data: unknown dataset {name!r} (one of {', '.join(NAMED)}, or a folder/file path)"
+        )
     if kind == "sst2":
         return read_sst2(path, errors=errors)
     if kind == "mr":
         return read_mr(path, encoding="latin-1" if cfg.encoding == "auto" else cfg.encoding, errors=errors)
     if kind in ("imdb", "imdb-root"):
         return read_imdb(path / "aclImdb" if kind == "imdb-root" else path, errors=errors)
-    return read_table(path, fmt=kind, text_column=cfg.text_column, label_column=cfg.label_column,
-                      encoding="utf-8" if cfg.encoding == "auto" else cfg.encoding, errors=errors)
+    return read_table(
+        path,
+        fmt=kind,
+        text_column=cfg.text_column,
+        label_column=cfg.label_column,
+        encoding="utf-8" if cfg.encoding == "auto" else cfg.encoding,
+        errors=errors,
+    )

@@ -26,17 +26,37 @@ Example:
     >>> len(rows), sorted({label for _, label in rows}) <= ["negative", "positive"]
     (4, True)
 """
+
 from __future__ import annotations
 
 import random
 
 CLASSES = ["negative", "positive"]
-ASPECTS = ["acting", "plot", "script", "soundtrack", "cinematography", "dialogue", "pacing",
-           "ending", "cast", "direction", "score", "story"]
+ASPECTS = [
+    "acting",
+    "plot",
+    "script",
+    "soundtrack",
+    "cinematography",
+    "dialogue",
+    "pacing",
+    "ending",
+    "cast",
+    "direction",
+    "score",
+    "story",
+]
 POSITIVE = ["good", "great", "brilliant", "charming", "moving", "clever", "superb", "delightful"]
 NEGATIVE = ["bad", "dull", "boring", "clumsy", "awful", "weak", "tedious", "bland"]
-INTENSIFIERS = {"slightly": 0.5, "somewhat": 0.5, "": 1.0, "very": 2.0, "really": 2.0,
-                "extremely": 3.0, "incredibly": 3.0}
+INTENSIFIERS = {
+    "slightly": 0.5,
+    "somewhat": 0.5,
+    "": 1.0,
+    "very": 2.0,
+    "really": 2.0,
+    "extremely": 3.0,
+    "incredibly": 3.0,
+}
 DETERMINERS = ["the", "a", "some"]
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 1000}
 SPLIT_SEEDS = {"train": 101, "val": 202, "test": 303}
@@ -54,8 +74,14 @@ def _noun_phrase(rng: random.Random, positive: bool, intensifier: str) -> str:
 def _negation(rng: random.Random) -> tuple[str, bool]:
     positive, negated = rng.random() < 0.5, rng.random() < 0.5
     intensifier = "" if negated else rng.choice(list(INTENSIFIERS))
-    words = ["the", rng.choice(ASPECTS), rng.choice(["was", "is"]), "not" if negated else "",
-             intensifier, _adjective(rng, positive)]
+    words = [
+        "the",
+        rng.choice(ASPECTS),
+        rng.choice(["was", "is"]),
+        "not" if negated else "",
+        intensifier,
+        _adjective(rng, positive),
+    ]
     return " ".join(w for w in words if w), positive != negated
 
 
@@ -98,4 +124,7 @@ def generate(n: int, *, seed: int) -> list[tuple[str, str]]:
 
 def splits(scale: float = 1.0) -> dict[str, list[tuple[str, str]]]:
     """The fixed train/val/test corpus (``scale`` shrinks it for quick tests)."""
-    return {name: generate(max(8, int(size * scale)), seed=SPLIT_SEEDS[name]) for name, size in SPLIT_SIZES.items()}
+    return {
+        name: generate(max(8, int(size * scale)), seed=SPLIT_SEEDS[name])
+        for name, size in SPLIT_SIZES.items()
+    }

@@ -10,6 +10,7 @@ Examples:
 Cross-validation (``core.engine.cv``) runs the ordinary single run once per fold (``--fold K``,
 its own run directory) and then writes ``cv.json`` with the mean and sample standard deviation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,7 +84,9 @@ class NlpConfig(RunConfig):
             raise ConfigError(f"--text-column and --label-column must differ, both are {self.text_column!r}")
         self.require_non_negative("max_vocab", "max_tokens", "vectors_vocab")
         if 0 < self.max_vocab < 3:
-            raise ConfigError(f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}")
+            raise ConfigError(
+                f"--max-vocab must leave room for <pad>, <unk> and a word, got {self.max_vocab}"
+            )
         self.require_fraction("val_fraction", "test_fraction")
         for name in ("embed_dropout", "word_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
@@ -107,8 +110,24 @@ DOMAIN = Domain(
     extra_baselines=("nbsvm",),
     description="Sentiment classification of text (toy, SST-2, MR, IMDB, csv/tsv/jsonl).",
     quick_args=["--data", "toy", "--embed-dim", "32", "--batch-size", "64", "--lr", "3e-3"],
-    full_args=["--data", "sst2", "--embed-dim", "300", "--pooling", "max", "--word-dropout", "0.1",
-               "--embed-dropout", "0.4", "--dropout", "0.5", "--batch-size", "32", "--patience", "4"],
+    full_args=[
+        "--data",
+        "sst2",
+        "--embed-dim",
+        "300",
+        "--pooling",
+        "max",
+        "--word-dropout",
+        "0.1",
+        "--embed-dropout",
+        "0.4",
+        "--dropout",
+        "0.5",
+        "--batch-size",
+        "32",
+        "--patience",
+        "4",
+    ],
 )
 
 

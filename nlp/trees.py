@@ -21,6 +21,7 @@ Example:
     >>> tree.label, tree.text, [(p.label, p.text) for p in tree.phrases()][:2]
     (3, '8 1/2 Mile rocks', [(3, '8 1/2 Mile rocks'), (2, '8 1/2 Mile')])
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -82,9 +83,9 @@ def parse_tree(line: str, where: str = "tree") -> Node:
             space = line.find(" ", pos)
             if space < 0:
                 raise DataError(f"{where}: unbalanced brackets (node at column {pos + 1} never closes)")
-            node = Node(_label(line[pos + 1:space], where))
+            node = Node(_label(line[pos + 1 : space], where))
             pos = space + 1
-            if line[pos:pos + 1] != "(":  # a leaf: the word runs to the next ")"
+            if line[pos : pos + 1] != "(":  # a leaf: the word runs to the next ")"
                 close = line.find(")", pos)
                 if close < 0:
                     raise DataError(f"{where}: unbalanced brackets (leaf at column {pos + 1} never closes)")
@@ -101,8 +102,11 @@ def parse_tree(line: str, where: str = "tree") -> Node:
         else:
             pos += 1  # spaces between siblings
     if stack or root is None:
-        raise DataError(f"{where}: unbalanced brackets ({len(stack)} node(s) left open)" if stack else
-                        f"{where}: no tree on this line")
+        raise DataError(
+            f"{where}: unbalanced brackets ({len(stack)} node(s) left open)"
+            if stack
+            else f"{where}: no tree on this line"
+        )
     return root
 
 
@@ -112,8 +116,11 @@ def read_trees(path: Path) -> list[Node]:
         raw = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
-    return [parse_tree(line.strip(), f"{path}:{number}")
-            for number, line in enumerate(raw.split("\n"), start=1) if line.strip()]
+    return [
+        parse_tree(line.strip(), f"{path}:{number}")
+        for number, line in enumerate(raw.split("\n"), start=1)
+        if line.strip()
+    ]
 
 
 def binary_label(label: int) -> str | None:
@@ -142,8 +149,10 @@ def phrase_rows(trees: list[Node], *, classes: str = "sst2") -> list[tuple[str, 
 def read_sst_trees(folder: Path, dataset: str) -> dict[str, list[tuple[str, str]]]:
     """train (phrases) / val / test (root sentences) of ``dataset`` (sst5 | sst2-phrases) from ``folder``."""
     classes = "sst5" if dataset == "sst5" else "sst2"
-    trees = {split: read_trees(Path(folder) / f"{name}.txt")
-             for split, name in (("train", "train"), ("val", "dev"), ("test", "test"))}
+    trees = {
+        split: read_trees(Path(folder) / f"{name}.txt")
+        for split, name in (("train", "train"), ("val", "dev"), ("test", "test"))
+    }
     rows = {split: sentence_rows(t, classes=classes) for split, t in trees.items()}
     rows["train"] = phrase_rows(trees["train"], classes=classes)
     return rows

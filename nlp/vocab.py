@@ -27,6 +27,7 @@ Example:
     >>> vocab.encode(["film", "great"])
     [2, 1]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,9 @@ def tokenize(text: str, level: str = "word") -> list[str]:
     return _WORD.findall(text)
 
 
-def decode_bytes(raw: bytes, *, encoding: str = "utf-8", errors: str = "replace", where: str = "input") -> str:
+def decode_bytes(
+    raw: bytes, *, encoding: str = "utf-8", errors: str = "replace", where: str = "input"
+) -> str:
     """Decode ``raw``; ``errors`` is "replace" (bad bytes -> U+FFFD) or "strict" (DataError naming ``where``)."""
     if errors not in ("replace", "strict"):
         raise ConfigError(f"encoding_errors: {errors!r} is not 'replace' or 'strict'")
@@ -110,8 +113,10 @@ class Vocab:
         if min_freq < 1:
             raise ConfigError(f"min_freq: must be >= 1, got {min_freq}")
         counts = Counter(token for tokens in token_lists for token in tokens)
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in (PAD, UNK)),
-                        key=lambda t: (-counts[t], t))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in (PAD, UNK)),
+            key=lambda t: (-counts[t], t),
+        )
         if max_size > 0:
             ranked = ranked[: max(0, max_size - 2)]
         return cls(itos=[PAD, UNK, *ranked], level=level)
@@ -131,8 +136,12 @@ class Vocab:
         return digest.hexdigest()[:16]
 
     def to_meta(self) -> dict:
-        return {"itos": list(self.itos), "level": self.level, "normaliser": NORMALISER_VERSION,
-                "fingerprint": self.fingerprint()}
+        return {
+            "itos": list(self.itos),
+            "level": self.level,
+            "normaliser": NORMALISER_VERSION,
+            "fingerprint": self.fingerprint(),
+        }
 
     @classmethod
     def from_meta(cls, meta: dict) -> "Vocab":
@@ -143,7 +152,11 @@ class Vocab:
         except (KeyError, TypeError, ValueError):
             raise CheckpointError("checkpoint meta has no usable 'vocab' entry") from None
         if version != NORMALISER_VERSION:
-            raise CheckpointError(f"vocabulary was built by normaliser v{version}, this code has v{NORMALISER_VERSION}")
+            raise CheckpointError(
+                f"vocabulary was built by normaliser v{version}, this code has v{NORMALISER_VERSION}"
+            )
         if vocab.fingerprint() != stored:
-            raise CheckpointError(f"vocabulary fingerprint {vocab.fingerprint()} != stored {stored}: table was altered")
+            raise CheckpointError(
+                f"vocabulary fingerprint {vocab.fingerprint()} != stored {stored}: table was altered"
+            )
         return vocab

@@ -3,6 +3,7 @@
 Every failure is a one-line ``DataError`` naming the file, so a loader can report
 a bad file and carry on with the rest.
 """
+
 from __future__ import annotations
 
 import re

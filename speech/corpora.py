@@ -4,6 +4,7 @@ Each returns ``{"train": [Clip], "val": [...], "test": [...]}``. A ``Clip`` know
 how to produce its waveform (read a file, join FSDD takes, synthesise speech), and
 its ``key`` identifies that recipe so the feature cache can be keyed on it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,8 +64,9 @@ def fsdd(*, sample_rate: int, max_seconds: float, **_) -> Splits:
     for row in _fsdd_rows(root):
         take = int(row["index"])
         split = "test" if take < 5 else "val" if take < 10 else "train"
-        splits[split].append(file_clip(root / row["path"], row["transcript"],
-                                       sample_rate=sample_rate, max_seconds=max_seconds))
+        splits[split].append(
+            file_clip(root / row["path"], row["transcript"], sample_rate=sample_rate, max_seconds=max_seconds)
+        )
     return splits
 
 
@@ -85,13 +87,22 @@ def fsdd_strings(*, sample_rate: int, max_seconds: float, num_utts: int, seed: i
         split = "test" if take < 5 else "val" if take < 10 else "train"
         pools[split][row["speaker"]].append(row)
     counts = {"train": num_utts, "val": max(num_utts // 10, 50), "test": max(num_utts // 6, 100)}
-    return {split: _join_takes(root, pools[split], counts[split], seed=seed * 1000 + i,
-                               sample_rate=sample_rate, max_seconds=max_seconds)
-            for i, split in enumerate(("train", "val", "test"))}
+    return {
+        split: _join_takes(
+            root,
+            pools[split],
+            counts[split],
+            seed=seed * 1000 + i,
+            sample_rate=sample_rate,
+            max_seconds=max_seconds,
+        )
+        for i, split in enumerate(("train", "val", "test"))
+    }
 
 
-def _join_takes(root: Path, by_speaker: dict, count: int, *, seed: int, sample_rate: int,
-                max_seconds: float) -> list[Clip]:
+def _join_takes(
+    root: Path, by_speaker: dict, count: int, *, seed: int, sample_rate: int, max_seconds: float
+) -> list[Clip]:
     rng = random.Random(seed)
     speakers = sorted(by_speaker)
     clips = []
@@ -105,7 +116,10 @@ def _join_takes(root: Path, by_speaker: dict, count: int, *, seed: int, sample_r
         def make(paths=paths, pauses=pauses) -> Tensor:
             parts = []
             for path, pause in zip(paths, pauses):
-                parts += [load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds), torch.zeros(pause)]
+                parts += [
+                    load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds),
+                    torch.zeros(pause),
+                ]
             return torch.cat(parts[:-1])  # no pause after the last word
 
         clips.append(Clip(key, text, make))
@@ -120,7 +134,10 @@ def yesno(*, sample_rate: int, max_seconds: float, **_) -> Splits:
     """
     root = _speech_dir("yesno")
     rows = sorted(_read_table_plain(root / "transcripts.tsv"), key=lambda row: Path(row[0]).name)
-    clips = [file_clip(root / path, words, sample_rate=sample_rate, max_seconds=max_seconds) for path, words in rows]
+    clips = [
+        file_clip(root / path, words, sample_rate=sample_rate, max_seconds=max_seconds)
+        for path, words in rows
+    ]
     half = len(clips) // 2
     return {"train": clips[:half], "val": clips[:half], "test": clips[half:]}
 
@@ -146,8 +163,14 @@ def librispeech(*, sample_rate: int, max_seconds: float, path: Path | None = Non
             for line in trans.read_text().splitlines():
                 utt, _, text = line.partition(" ")
                 if utt:
-                    splits[split].append(file_clip(trans.parent / f"{utt}.flac", text,
-                                                   sample_rate=sample_rate, max_seconds=max_seconds))
+                    splits[split].append(
+                        file_clip(
+                            trans.parent / f"{utt}.flac",
+                            text,
+                            sample_rate=sample_rate,
+                            max_seconds=max_seconds,
+                        )
+                    )
     if not splits["train"]:
         raise DataError(f"{root}: no train-*/SPEAKER/CHAPTER/*.trans.txt found (LibriSpeech layout)")
     return splits
@@ -167,7 +190,9 @@ def manifest(*, sample_rate: int, max_seconds: float, path: Path, seed: int, **_
         if max_seconds and duration is not None and duration > max_seconds:
             print(f"speech: {audio}: {duration:.1f} s is longer than max_seconds={max_seconds:g}, skipped")
             continue
-        split = split or ("train" if rank[i] < 0.8 * len(rows) else "val" if rank[i] < 0.9 * len(rows) else "test")
+        split = split or (
+            "train" if rank[i] < 0.8 * len(rows) else "val" if rank[i] < 0.9 * len(rows) else "test"
+        )
         audio = audio if audio.is_absolute() else path.parent / audio
         splits[split].append(file_clip(audio, text, sample_rate=sample_rate, max_seconds=max_seconds))
     return splits
@@ -182,7 +207,9 @@ def _manifest_row(row: object, number: int, path: Path) -> tuple[Path, str, str 
     if not isinstance(row.get("path"), str) or not row["path"].strip():
         raise DataError(f"{where}: no 'path' (a manifest needs 'path' and 'transcript' fields)")
     if not isinstance(text, str):
-        raise DataError(f"{where}: no 'transcript' (or 'text') string (a manifest needs 'path' and 'transcript')")
+        raise DataError(
+            f"{where}: no 'transcript' (or 'text') string (a manifest needs 'path' and 'transcript')"
+        )
     split = row.get("split") or None
     if split is not None and split not in ("train", "val", "test"):
         raise DataError(f"{where}: split must be train/val/test, got {split!r}")
@@ -206,8 +233,10 @@ def tts_digits(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:
     splits: Splits = {}
     for i, (split, count) in enumerate(counts.items()):
         specs = digit_string_specs(count, seed=seed * 1000 + 7 + i)
-        splits[split] = [Clip(f"tts:{s}:{sample_rate}", s.text,
-                              lambda s=s: synthesize(s, sample_rate=sample_rate)) for s in specs]
+        splits[split] = [
+            Clip(f"tts:{s}:{sample_rate}", s.text, lambda s=s: synthesize(s, sample_rate=sample_rate))
+            for s in specs
+        ]
     return splits
 
 
@@ -216,8 +245,14 @@ def arctic(**options) -> Splits:
     return manifest(path=_speech_dir("arctic-cathy") / "manifest.tsv", **options)
 
 
-LISTERS = {"arctic": arctic, "fsdd": fsdd, "fsdd-strings": fsdd_strings, "yesno": yesno, "librispeech": librispeech,
-           "tts-digits": tts_digits}
+LISTERS = {
+    "arctic": arctic,
+    "fsdd": fsdd,
+    "fsdd-strings": fsdd_strings,
+    "yesno": yesno,
+    "librispeech": librispeech,
+    "tts-digits": tts_digits,
+}
 
 
 def list_corpus(data: str, **options) -> Splits:
@@ -229,5 +264,7 @@ def list_corpus(data: str, **options) -> Splits:
         return manifest(path=path, **options)
     if path.is_dir():
         return librispeech(path=path, **options)
-    raise DataError(f"--data {data!r}: not one of {', '.join(NAMED)}, a manifest file (.tsv/.jsonl) "
-                    "or a LibriSpeech-layout folder")
+    raise DataError(
+        f"--data {data!r}: not one of {', '.join(NAMED)}, a manifest file (.tsv/.jsonl) "
+        "or a LibriSpeech-layout folder"
+    )

@@ -4,6 +4,7 @@ Features are computed once per (corpus recipe, feature settings) and cached unde
 ``core.engine.domain.cache_root()/speech`` (never inside RNNSUITE_DATA), so later epochs and
 later runs do no DSP. A bad file is reported on one line and left out; the rest go on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,9 +27,9 @@ from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths
+from speech.normalize import normalizer_report
 from speech.perturb import speed_perturbed
 from speech.recombine import recombine
-from speech.normalize import normalizer_report
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
@@ -86,8 +87,14 @@ def cache_key(clips: list[Clip], logmel: LogMel) -> str:
     """Digest of everything the cached value depends on: feature settings and, per clip, its recipe
     key (file path, size and mtime, or the synthesis recipe) and its raw transcript. The cache holds
     raw transcripts; normalisation happens after it, so a new normaliser never meets stale text."""
-    recipe = [CACHE_VERSION, logmel.sample_rate, logmel.win, logmel.hop, logmel.mel.n_mels,
-              [[c.key, c.text] for c in clips]]
+    recipe = [
+        CACHE_VERSION,
+        logmel.sample_rate,
+        logmel.win,
+        logmel.hop,
+        logmel.mel.n_mels,
+        [[c.key, c.text] for c in clips],
+    ]
     return hashlib.sha1(json.dumps(recipe).encode()).hexdigest()[:16]
 
 
@@ -99,8 +106,12 @@ def _load_cache(path, clips: int) -> Featurized | None:
         cached = torch.load(path, weights_only=True)
         parts = [cached[k] for k in ("features", "texts", "keys", "errors")]
         lengths = {len(parts[0]), len(parts[1]), len(parts[2])}
-        if len(lengths) != 1 or lengths.pop() + len(parts[3]) != clips or \
-                not all(isinstance(t, str) for t in parts[1]) or not all(torch.is_tensor(f) for f in parts[0]):
+        if (
+            len(lengths) != 1
+            or lengths.pop() + len(parts[3]) != clips
+            or not all(isinstance(t, str) for t in parts[1])
+            or not all(torch.is_tensor(f) for f in parts[0])
+        ):
             raise ValueError("inconsistent contents")
     except Exception as exc:  # a half-written, foreign or tampered file: recompute
         log(f"ignoring unreadable feature cache {path} ({exc.__class__.__name__}); rebuilding it")
@@ -113,8 +124,15 @@ def _load_cache(path, clips: int) -> Featurized | None:
 class SpeechDataset(Dataset):
     """Normalised features (T, F) and target ids; SpecAugment when ``augment`` is given."""
 
-    def __init__(self, *, features: list[Tensor], targets: list[list[int]], mean: Tensor, std: Tensor,
-                 augment: SpecAugment | None = None):
+    def __init__(
+        self,
+        *,
+        features: list[Tensor],
+        targets: list[list[int]],
+        mean: Tensor,
+        std: Tensor,
+        augment: SpecAugment | None = None,
+    ):
         self.features, self.targets = features, targets
         self.mean, self.std, self.augment = mean, std, augment
 
@@ -148,23 +166,28 @@ def encode_split(data: Featurized, vocab: Vocab, split: str) -> tuple[list[Tenso
             log(f"{split}: {key.split(':')[0]}: {err}, skipped")
             continue
         if vocab.unknown_id in ids:
-            log(f"{split}: {key.split(':')[0]}: {ids.count(vocab.unknown_id)} token(s) unseen in training, "
-                "scored as errors")
+            log(
+                f"{split}: {key.split(':')[0]}: {ids.count(vocab.unknown_id)} token(s) unseen in training, "
+                "scored as errors"
+            )
         features.append(feat)
         targets.append(ids)
     return features, targets
 
 
-def drop_unalignable(features: list[Tensor], targets: list[list[int]], *, subsample: int,
-                     stretch: float = 0.0) -> tuple[list, list]:
+def drop_unalignable(
+    features: list[Tensor], targets: list[list[int]], *, subsample: int, stretch: float = 0.0
+) -> tuple[list, list]:
     """Leave out training utterances whose targets need more CTC frames than the model emits,
     even after the shortest time stretch (factor 1 - ``stretch``)."""
     shortest = torch.tensor([max(1, int(f.shape[0] * (1.0 - stretch))) for f in features])
     frames = output_lengths(shortest, subsample).tolist()
     keep = [i for i, t in enumerate(targets) if ctc_min_frames(t) <= frames[i] and t]
     if len(keep) < len(targets):
-        log(f"train: left out {len(targets) - len(keep)} utterance(s) whose transcript is empty or "
-            f"needs more frames than the subsampled input (x{subsample}) provides")
+        log(
+            f"train: left out {len(targets) - len(keep)} utterance(s) whose transcript is empty or "
+            f"needs more frames than the subsampled input (x{subsample}) provides"
+        )
     return [features[i] for i in keep], [targets[i] for i in keep]
 
 
@@ -185,7 +208,12 @@ def check_pipeline_meta(meta: dict) -> None:
     features = meta.get("features")
     if not isinstance(features, dict):
         raise CheckpointError("meta 'features' must be a mapping of feature settings")
-    limits = {"sample_rate": (1000, 192_000), "n_mels": (1, 1024), "win_ms": (1.0, 1000.0), "hop_ms": (1.0, 1000.0)}
+    limits = {
+        "sample_rate": (1000, 192_000),
+        "n_mels": (1, 1024),
+        "win_ms": (1.0, 1000.0),
+        "hop_ms": (1.0, 1000.0),
+    }
     for key, (low, high) in limits.items():
         value = features.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -199,8 +227,12 @@ def check_pipeline_meta(meta: dict) -> None:
 
 
 def logmel_from(settings: dict) -> LogMel:
-    return LogMel(sample_rate=int(settings["sample_rate"]), n_mels=int(settings["n_mels"]),
-                  win_ms=float(settings["win_ms"]), hop_ms=float(settings["hop_ms"]))
+    return LogMel(
+        sample_rate=int(settings["sample_rate"]),
+        n_mels=int(settings["n_mels"]),
+        win_ms=float(settings["win_ms"]),
+        hop_ms=float(settings["hop_ms"]),
+    )
 
 
 def _limit(clips: list[Clip], n: int) -> list[Clip]:
@@ -218,11 +250,17 @@ def _limit_train(clips: list[Clip], n: int, seed: int) -> list[Clip]:
 def build_data(cfg) -> DataBundle:
     """``cfg.data`` -> bucketed train/val/test loaders of ``SequenceBatch`` and the meta dict."""
     settings = feature_settings(cfg, cfg.data)
-    splits = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
-                         num_utts=cfg.num_utts, seed=cfg.split_seed)
+    splits = list_corpus(
+        cfg.data,
+        sample_rate=settings["sample_rate"],
+        max_seconds=cfg.max_seconds,
+        num_utts=cfg.num_utts,
+        seed=cfg.split_seed,
+    )
     if cfg.recombine:
-        splits["train"] = splits["train"] + recombine(splits["train"], count=cfg.recombine, seed=cfg.split_seed,
-                                                      sample_rate=settings["sample_rate"])
+        splits["train"] = splits["train"] + recombine(
+            splits["train"], count=cfg.recombine, seed=cfg.split_seed, sample_rate=settings["sample_rate"]
+        )
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
@@ -230,8 +268,10 @@ def build_data(cfg) -> DataBundle:
     chosen["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
     report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
     chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
-    feats = {s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
-             for s in ("train", "val", "test")}
+    feats = {
+        s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
+        for s in ("train", "val", "test")
+    }
     if cfg.cmn:
         for part in feats.values():
             part.features = [utterance_mean_removed(f) for f in part.features]
@@ -243,23 +283,44 @@ def build_data(cfg) -> DataBundle:
     encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample, stretch=cfg.time_stretch)
     # masking (--spec-augment) and stretching (--time-stretch) switch on and off independently
     masks = cfg.num_masks if cfg.spec_augment else 0
-    augment = SpecAugment(freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=masks, stretch=cfg.time_stretch)
+    augment = SpecAugment(
+        freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=masks, stretch=cfg.time_stretch
+    )
     use_augment = masks > 0 or cfg.time_stretch > 0
     loaders = {}
     for split, (features, targets) in encoded.items():
         if not features:
             raise DataError(f"--data {cfg.data}: the {split} split has no usable utterances")
-        dataset = SpeechDataset(features=features, targets=targets, mean=mean, std=std,
-                                augment=augment if split == "train" and use_augment else None)
+        dataset = SpeechDataset(
+            features=features,
+            targets=targets,
+            mean=mean,
+            std=std,
+            augment=augment if split == "train" and use_augment else None,
+        )
         # a stretched utterance grows up to (1 + s): keep padded frames within --max-frames
         budget = int(cfg.max_frames / (1.0 + cfg.time_stretch)) if split == "train" else cfg.max_frames
-        sampler = BucketBatchSampler(dataset.frames(), cfg.batch_size, shuffle=split == "train",
-                                     seed=cfg.seed, max_tokens=max(1, budget))
-        loaders[split] = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
-                                    num_workers=cfg.num_workers)
+        sampler = BucketBatchSampler(
+            dataset.frames(),
+            cfg.batch_size,
+            shuffle=split == "train",
+            seed=cfg.seed,
+            max_tokens=max(1, budget),
+        )
+        loaders[split] = DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers
+        )
     words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})
-    meta = {"features": settings, "mean": mean, "std": std, "vocab": vocab.to_meta(), "train_words": words,
-            "subsample": cfg.subsample, "max_seconds": cfg.max_seconds, "dataset": cfg.data,
-            "sizes": {s: len(encoded[s][0]) for s in encoded},
-            "report": report}
+    meta = {
+        "features": settings,
+        "mean": mean,
+        "std": std,
+        "vocab": vocab.to_meta(),
+        "train_words": words,
+        "subsample": cfg.subsample,
+        "max_seconds": cfg.max_seconds,
+        "dataset": cfg.data,
+        "sizes": {s: len(encoded[s][0]) for s in encoded},
+        "report": report,
+    }
     return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)

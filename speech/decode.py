@@ -4,6 +4,7 @@ The beam decoder (flashlight-text) runs lexicon-free or with a lexicon of the
 training words, and takes an n-gram LM in KenLM format (ARPA or binary) when given.
 Our space character plays flashlight's word-separator ("silence") token.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -53,8 +54,16 @@ class BeamDecoder:
     ``lexicon``: words the output may contain (None = lexicon-free); ``lm``: a KenLM file.
     """
 
-    def __init__(self, vocab: Vocab, *, beam_size: int = 16, lexicon: list[str] | None = None,
-                 lm: str | None = None, lm_weight: float = 0.5, word_score: float = 0.0):
+    def __init__(
+        self,
+        vocab: Vocab,
+        *,
+        beam_size: int = 16,
+        lexicon: list[str] | None = None,
+        lm: str | None = None,
+        lm_weight: float = 0.5,
+        word_score: float = 0.0,
+    ):
         from torchaudio.models.decoder import ctc_decoder
 
         if lm and not Path(lm).is_file():
@@ -70,10 +79,19 @@ class BeamDecoder:
         self._lexicon_file = self._write_lexicon(lexicon) if use_lexicon else None
         try:
             self.decoder = ctc_decoder(
-                lexicon=self._lexicon_file, tokens=self.tokens, lm=lm, beam_size=beam_size,
-                beam_size_token=min(len(self.tokens), 32), lm_weight=lm_weight if lm else 0.0,
-                word_score=word_score, sil_score=0.0, blank_token=vocab.tokens[0], sil_token=SIL,
-                unk_word="<unk>", log_add=False)
+                lexicon=self._lexicon_file,
+                tokens=self.tokens,
+                lm=lm,
+                beam_size=beam_size,
+                beam_size_token=min(len(self.tokens), 32),
+                lm_weight=lm_weight if lm else 0.0,
+                word_score=word_score,
+                sil_score=0.0,
+                blank_token=vocab.tokens[0],
+                sil_token=SIL,
+                unk_word="<unk>",
+                log_add=False,
+            )
         except RuntimeError as err:  # KenLM reports a bad file as a long C++ message
             reason = next((line for line in str(err).splitlines()[1:] if line.strip()), str(err))
             raise ConfigError(f"--lm {lm}: cannot load ({reason.strip()[:160]})") from None

@@ -3,6 +3,7 @@
 Frames are computed with ``center=True``: an utterance of N samples gives exactly
 ``N // hop + 1`` frames (``num_frames``), which the model's length arithmetic builds on.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,9 +25,16 @@ class LogMel(nn.Module):
         self.win = int(round(sample_rate * win_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         n_fft = 1 << (self.win - 1).bit_length()  # next power of two >= window
-        self.mel = T.MelSpectrogram(sample_rate=sample_rate, n_fft=n_fft, win_length=self.win,
-                                    hop_length=self.hop, n_mels=n_mels, f_min=20.0, power=2.0,
-                                    pad_mode="constant")  # reflect padding fails on very short clips
+        self.mel = T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=self.win,
+            hop_length=self.hop,
+            n_mels=n_mels,
+            f_min=20.0,
+            power=2.0,
+            pad_mode="constant",
+        )  # reflect padding fails on very short clips
 
     def num_frames(self, num_samples: int) -> int:
         return num_samples // self.hop + 1

@@ -5,6 +5,7 @@ backbone, which then runs on a quarter (or half) of the frames.
 Padding invariance: each conv sees zeros past an utterance's length (collate pads with zeros and
 every layer's output is masked again), so an utterance gives the same output alone or in a batch.
 """
+
 from __future__ import annotations
 
 from torch import Tensor, nn

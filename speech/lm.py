@@ -11,6 +11,7 @@ going to the next lower order, whose weights are normalised exactly over the wor
 history; unigrams interpolate with a uniform distribution so ``<unk>`` gets a probability. Hand-written:
 KenLM's ``lmplz`` is a C++ build, not a pip package, and the whole estimator is ~60 lines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,7 @@ def count_ngrams(sentences: Iterable[str], order: int) -> list[Counter]:
         for n in range(1, order + 1):
             first = 1 if n == 1 else 0  # <s> is a history, never a predicted word
             for i in range(first, len(words) - n + 1):
-                counts[n - 1][tuple(words[i:i + n])] += 1
+                counts[n - 1][tuple(words[i : i + n])] += 1
     return counts
 
 
@@ -68,8 +69,9 @@ def estimate(counts: list[Counter], *, discount: float = 0.7, min_top_count: int
     vocab = sorted(set(w for (w,) in unigrams) | {UNK})
     total = sum(unigrams.values())
     leftover = discount * len(unigrams) / total
-    probs: list[dict] = [{(w,): (max(unigrams[(w,)] - discount, 0) / total + leftover / len(vocab))
-                          for w in vocab}]
+    probs: list[dict] = [
+        {(w,): (max(unigrams[(w,)] - discount, 0) / total + leftover / len(vocab)) for w in vocab}
+    ]
     probs[0][(BOS,)] = 0.0  # never predicted; ARPA writes -99
     for n in range(2, len(counts) + 1):
         floor = min_top_count if n == len(counts) and n > 2 else 1
@@ -115,8 +117,14 @@ def write_arpa(tables: list[dict], path: Path) -> Path:
     return path
 
 
-def build_lm(sentences: Iterable[str], path: Path, *, order: int = 3, excluded: set[str] = frozenset(),
-             discount: float = 0.7) -> dict:
+def build_lm(
+    sentences: Iterable[str],
+    path: Path,
+    *,
+    order: int = 3,
+    excluded: set[str] = frozenset(),
+    discount: float = 0.7,
+) -> dict:
     """Count, estimate and write; returns a summary (sentences used and left out, n-gram counts)."""
     if order < 1:
         raise ConfigError(f"--order must be at least 1, got {order}")
@@ -131,8 +139,13 @@ def build_lm(sentences: Iterable[str], path: Path, *, order: int = 3, excluded: 
 
     tables = estimate(count_ngrams(kept(), order), discount=discount)
     write_arpa(tables, path)
-    return {"path": str(path), "order": order, "sentences": stats["sentences"], "excluded": stats["excluded"],
-            "ngrams": [len(t) for t in tables]}
+    return {
+        "path": str(path),
+        "order": order,
+        "sentences": stats["sentences"],
+        "excluded": stats["excluded"],
+        "ngrams": [len(t) for t in tables],
+    }
 
 
 def arctic_texts(manifest: Path) -> tuple[list[str], set[str]]:
@@ -154,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m speech.lm", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="ARPA file to write")
     parser.add_argument("--manifest", default=None, help="speech manifest (default: arctic-cathy's)")
-    parser.add_argument("--reviews", type=int, default=5000, help="unlabelled IMDB reviews to read (0 = none)")
+    parser.add_argument(
+        "--reviews", type=int, default=5000, help="unlabelled IMDB reviews to read (0 = none)"
+    )
     parser.add_argument("--order", type=int, default=3)
     args = parser.parse_args(argv)
     try:

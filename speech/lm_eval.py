@@ -8,6 +8,7 @@ validation only, then applied once to test. Decode speed: seconds of reading aud
 acoustic model, seconds of each decoder over the split, and the real-time factor (all processing
 seconds / audio seconds), one utterance at a time as a user would transcribe.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,13 @@ def split_emissions(model, cfg, meta: dict, split: str, *, limit: int = 0) -> di
     empty transcript), normalised references, audio seconds and seconds spent reading audio, computing
     features and running the model, one utterance at a time as a user would transcribe."""
     settings = meta["features"]
-    clips = list_corpus(cfg.data, sample_rate=settings["sample_rate"], max_seconds=cfg.max_seconds,
-                        num_utts=cfg.num_utts, seed=cfg.data_seed)[split]
+    clips = list_corpus(
+        cfg.data,
+        sample_rate=settings["sample_rate"],
+        max_seconds=cfg.max_seconds,
+        num_utts=cfg.num_utts,
+        seed=cfg.data_seed,
+    )[split]
     clips = clips[:limit] if limit else clips  # a smoke check; reported figures use every utterance
     logmel = logmel_from(settings)
     emissions, audio_seconds, started = [], 0.0, time.perf_counter()
@@ -70,8 +76,13 @@ def split_emissions(model, cfg, meta: dict, split: str, *, limit: int = 0) -> di
         x = ((feat - meta["mean"]) / meta["std"]).unsqueeze(0)  # (1, T, F)
         logits, lengths = model(x, torch.tensor([x.shape[1]]))  # (1, T', V)
         emissions.append(logits[0, : int(lengths[0])].log_softmax(-1))
-    return {"emissions": emissions, "references": [normalize(c.text) for c in clips],
-            "audio_seconds": audio_seconds, "model_seconds": time.perf_counter() - started, "listed": len(clips)}
+    return {
+        "emissions": emissions,
+        "references": [normalize(c.text) for c in clips],
+        "audio_seconds": audio_seconds,
+        "model_seconds": time.perf_counter() - started,
+        "listed": len(clips),
+    }
 
 
 def score(decode, data: dict) -> dict:
@@ -82,16 +93,21 @@ def score(decode, data: dict) -> dict:
         rates.add(hypothesis, data["references"][rates.utterances])
     seconds = time.perf_counter() - started
     rtf = (data["model_seconds"] + seconds) / data["audio_seconds"]
-    return {**rates.result(), "decode_seconds": round(seconds, 3), "rtf": round(rtf, 5),
-            "scored_of_listed": f"{rates.utterances}/{data['listed']}"}
+    return {
+        **rates.result(),
+        "decode_seconds": round(seconds, 3),
+        "rtf": round(rtf, 5),
+        "scored_of_listed": f"{rates.utterances}/{data['listed']}",
+    }
 
 
 def one_at_a_time(decoder):
     return lambda emission: decoder(emission.unsqueeze(0), torch.tensor([emission.shape[0]]))[0]
 
 
-def evaluate(checkpoint: Path, lm: Path, *, beam: int, weights: list[float], word_scores: list[float],
-             limit: int = 0) -> dict:
+def evaluate(
+    checkpoint: Path, lm: Path, *, beam: int, weights: list[float], word_scores: list[float], limit: int = 0
+) -> dict:
     from speech.train import DOMAIN
 
     model, cfg, meta = load_for_inference(checkpoint, DOMAIN)
@@ -99,22 +115,40 @@ def evaluate(checkpoint: Path, lm: Path, *, beam: int, weights: list[float], wor
     lexicon = sorted(set(arpa_words(lm)) | set(meta["train_words"]))
     data = {split: split_emissions(model, cfg, meta, split, limit=limit) for split in ("val", "test")}
     greedy = one_at_a_time(lambda e, n: greedy_decode(e, n, vocab))
-    result = {"checkpoint": str(checkpoint), "lm": str(lm), "beam": beam, "lexicon_words": len(lexicon),
-              "threads": torch.get_num_threads(),
-              "greedy": {split: score(greedy, data[split]) for split in data}}
+    result = {
+        "checkpoint": str(checkpoint),
+        "lm": str(lm),
+        "beam": beam,
+        "lexicon_words": len(lexicon),
+        "threads": torch.get_num_threads(),
+        "greedy": {split: score(greedy, data[split]) for split in data},
+    }
     lexicon_only = one_at_a_time(BeamDecoder(vocab, beam_size=beam, lexicon=lexicon))
     result["lexicon_beam"] = {split: score(lexicon_only, data[split]) for split in data}
     tuning = []
     for weight, word_score in itertools.product(weights, word_scores):
-        decoder = BeamDecoder(vocab, beam_size=beam, lexicon=lexicon, lm=str(lm), lm_weight=weight,
-                              word_score=word_score)
-        tuning.append({"lm_weight": weight, "word_score": word_score, **score(one_at_a_time(decoder), data["val"])})
+        decoder = BeamDecoder(
+            vocab, beam_size=beam, lexicon=lexicon, lm=str(lm), lm_weight=weight, word_score=word_score
+        )
+        tuning.append(
+            {"lm_weight": weight, "word_score": word_score, **score(one_at_a_time(decoder), data["val"])}
+        )
         print(f"val lm_weight={weight} word_score={word_score}: wer={tuning[-1]['wer']:.4f}", file=sys.stderr)
     chosen = min(tuning, key=lambda row: (row["wer"], row["cer"]))
-    decoder = BeamDecoder(vocab, beam_size=beam, lexicon=lexicon, lm=str(lm), lm_weight=chosen["lm_weight"],
-                          word_score=chosen["word_score"])
-    result["lm_beam"] = {"lm_weight": chosen["lm_weight"], "word_score": chosen["word_score"],
-                         "val": chosen, "test": score(one_at_a_time(decoder), data["test"])}
+    decoder = BeamDecoder(
+        vocab,
+        beam_size=beam,
+        lexicon=lexicon,
+        lm=str(lm),
+        lm_weight=chosen["lm_weight"],
+        word_score=chosen["word_score"],
+    )
+    result["lm_beam"] = {
+        "lm_weight": chosen["lm_weight"],
+        "word_score": chosen["word_score"],
+        "val": chosen,
+        "test": score(one_at_a_time(decoder), data["test"]),
+    }
     result["tuning_on_val"] = tuning
     return result
 
@@ -127,20 +161,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam", type=int, default=32)
     parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 1.5])
     parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
-    parser.add_argument("--limit", type=int, default=0, help="first N utterances per split (smoke checks; 0 = all)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="first N utterances per split (smoke checks; 0 = all)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.beam < 1:
             raise ConfigError(f"--beam must be at least 1, got {args.beam}")
-        result = evaluate(Path(args.checkpoint), Path(args.lm), beam=args.beam, weights=args.lm_weights,
-                          word_scores=args.word_scores, limit=args.limit)
+        result = evaluate(
+            Path(args.checkpoint),
+            Path(args.lm),
+            beam=args.beam,
+            weights=args.lm_weights,
+            word_scores=args.word_scores,
+            limit=args.limit,
+        )
     except RnnsuiteError as err:
         print(f"speech.lm_eval: {err}", file=sys.stderr)
         return 2
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     for row in ("greedy", "lexicon_beam"):
-        print(f"{row}: test wer={result[row]['test']['wer']:.4f} cer={result[row]['test']['cer']:.4f} "
-              f"rtf={result[row]['test']['rtf']:.4f}")
+        print(
+            f"{row}: test wer={result[row]['test']['wer']:.4f} cer={result[row]['test']['cer']:.4f} "
+            f"rtf={result[row]['test']['rtf']:.4f}"
+        )
     lm_test = result["lm_beam"]["test"]
     print(f"lm_beam: test wer={lm_test['wer']:.4f} cer={lm_test['cer']:.4f} rtf={lm_test['rtf']:.4f}")
     return 0

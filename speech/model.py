@@ -4,13 +4,14 @@ Output lengths are exact integer arithmetic on input lengths (``output_lengths``
 frames are zeroed after every conv layer, so an utterance gives the same emissions alone
 or inside a padded batch.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from core.nn.backbone import backbone_from_config
 from core.errors import ConfigError
+from core.nn.backbone import backbone_from_config
 from core.nn.sequence import lengths_to_mask
 
 KERNEL, STRIDE, PADDING = 3, 2, 1
@@ -80,11 +81,14 @@ class SpeechModel(nn.Module):
 def build_model(cfg, meta: dict) -> SpeechModel:
     n_mels = int(meta["features"]["n_mels"])
     if getattr(cfg, "frontend", "conv1d") == "conv2d":  # checkpoints from before the flag are conv1d
-        from speech.frontend import Conv2dFrontend  # imports this module: a top-level import would be circular
+        from speech.frontend import (
+            Conv2dFrontend,  # imports this module: a top-level import would be circular
+        )
 
         frontend = Conv2dFrontend(input_size=n_mels, channels=cfg.conv_channels, subsample=cfg.subsample)
     else:
         frontend = ConvFrontend(input_size=n_mels, channels=cfg.conv_channels, subsample=cfg.subsample)
     backbone = backbone_from_config(cfg, frontend.output_size)
-    return SpeechModel(frontend=frontend, backbone=backbone, vocab_size=len(meta["vocab"]["tokens"]),
-                       dropout=cfg.dropout)
+    return SpeechModel(
+        frontend=frontend, backbone=backbone, vocab_size=len(meta["vocab"]["tokens"]), dropout=cfg.dropout
+    )

@@ -20,6 +20,7 @@ Example:
     >>> normalize("There's Fort Churchill, a rifle-shot beyond the ridge, asleep.")
     "there's fort churchill a rifle shot beyond the ridge asleep"
 """
+
 from __future__ import annotations
 
 import re
@@ -27,14 +28,34 @@ import unicodedata
 
 NORMALIZER_VERSION = 1
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"))
-_ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                    "nine": "ninth", "twelve": "twelfth"}
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-                         "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+_ORDINAL_ENDINGS = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?")
 _HYPHENS = re.compile(r"-+")
 _NOT_KEPT = re.compile(r"[^a-z' ]+")
@@ -126,8 +147,11 @@ def changed_beyond_case(text: str) -> bool:
 
 def normalizer_report(references: list[str]) -> dict:
     """What the normaliser did to a split's references, for final.json."""
-    return {"version": NORMALIZER_VERSION, "references": len(references),
-            "changed": sum(changed_beyond_case(text) for text in references),
-            "with_digits": sum(any(c.isdigit() for c in text) for text in references),
-            "with_hyphens": sum("-" in text for text in references),
-            "with_non_ascii": sum(not text.isascii() for text in references)}
+    return {
+        "version": NORMALIZER_VERSION,
+        "references": len(references),
+        "changed": sum(changed_beyond_case(text) for text in references),
+        "with_digits": sum(any(c.isdigit() for c in text) for text in references),
+        "with_hyphens": sum("-" in text for text in references),
+        "with_non_ascii": sum(not text.isascii() for text in references),
+    }

@@ -5,6 +5,7 @@ as with ``sox speed``).
 Each copy is a ``Clip`` with its own key, so its features are computed once and cached like
 any other utterance; the epoch then walks over every copy.
 """
+
 from __future__ import annotations
 
 from torch import Tensor
@@ -35,6 +36,9 @@ def speed_changed(clip: Clip, factor: float, *, sample_rate: int) -> Clip:
 
 def speed_perturbed(clips: list[Clip], perturb: float, *, sample_rate: int) -> list[Clip]:
     """The clips followed by their speed-changed copies (none when ``perturb`` is 0)."""
-    copies = [speed_changed(clip, factor, sample_rate=sample_rate)
-              for factor in speed_factors(perturb) for clip in clips]
+    copies = [
+        speed_changed(clip, factor, sample_rate=sample_rate)
+        for factor in speed_factors(perturb)
+        for clip in clips
+    ]
     return clips + copies

@@ -9,6 +9,7 @@ Example:
     predictor = load_predictor("runs/tts/checkpoints/best.pt")
     predictor.predict([(samples_float32, 16000)])[0]["transcript"]
 """
+
 from __future__ import annotations
 
 import time
@@ -35,9 +36,18 @@ class SpeechPredictor:
 
     domain = "speech"
 
-    def __init__(self, *, model: nn.Module, meta: dict, info: dict | None = None, beam: int = 0,
-                 lexicon: bool = False, lm: str | None = None, lm_weight: float = 0.5,
-                 segment_seconds: float | None = None):
+    def __init__(
+        self,
+        *,
+        model: nn.Module,
+        meta: dict,
+        info: dict | None = None,
+        beam: int = 0,
+        lexicon: bool = False,
+        lm: str | None = None,
+        lm_weight: float = 0.5,
+        segment_seconds: float | None = None,
+    ):
         check_pipeline_meta(meta)  # a crafted filterbank size is refused before anything is built
         self.model, self.meta = model.eval(), meta
         self.logmel = logmel_from(meta["features"])
@@ -46,15 +56,31 @@ class SpeechPredictor:
         self.vocab = Vocab.from_meta(meta["vocab"])
         self.sample_rate = int(meta["features"]["sample_rate"])
         trained = float(meta.get("max_seconds") or 0.0)
-        self.segment_seconds = segment_seconds or (min(SEGMENT_SECONDS, trained) if trained else SEGMENT_SECONDS)
-        self.beam = (BeamDecoder(self.vocab, beam_size=beam, lexicon=meta["train_words"] if lexicon else None,
-                                 lm=lm, lm_weight=lm_weight) if beam or lm or lexicon else None)
+        self.segment_seconds = segment_seconds or (
+            min(SEGMENT_SECONDS, trained) if trained else SEGMENT_SECONDS
+        )
+        self.beam = (
+            BeamDecoder(
+                self.vocab,
+                beam_size=beam,
+                lexicon=meta["train_words"] if lexicon else None,
+                lm=lm,
+                lm_weight=lm_weight,
+            )
+            if beam or lm or lexicon
+            else None
+        )
         self.device = model_device(model)
         backbone = getattr(model, "backbone", None)
         self.streamable = getattr(backbone, "num_directions", 2) == 1 and not self.cmn
-        self.info = {**(info or {}), "vocabulary": list(self.vocab.tokens), "sample_rate": self.sample_rate,
-                     "segment_seconds": self.segment_seconds, "streaming": True,
-                     "stream_mode": "stateful" if self.streamable else "windowed"}
+        self.info = {
+            **(info or {}),
+            "vocabulary": list(self.vocab.tokens),
+            "sample_rate": self.sample_rate,
+            "segment_seconds": self.segment_seconds,
+            "streaming": True,
+            "stream_mode": "stateful" if self.streamable else "windowed",
+        }
 
     def features(self, wave: Tensor) -> Tensor:
         """(N,) float32 at ``sample_rate`` -> normalised model inputs (T, F), exactly as in training."""
@@ -87,11 +113,17 @@ class SpeechPredictor:
         results = []
         for samples, rate in inputs:
             started = time.perf_counter()
-            wave = resample(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), int(rate),
-                            self.sample_rate)
+            wave = resample(
+                torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), int(rate), self.sample_rate
+            )
             text = self.transcribe(wave)
-            results.append({"transcript": text, "audio_seconds": round(len(samples) / float(rate), 4),
-                            "decode_seconds": round(time.perf_counter() - started, 4)})
+            results.append(
+                {
+                    "transcript": text,
+                    "audio_seconds": round(len(samples) / float(rate), 4),
+                    "decode_seconds": round(time.perf_counter() - started, 4),
+                }
+            )
         return results
 
     def stream(self):

@@ -22,6 +22,7 @@ Example:
     >>> [(round(a / sr, 2), round(b / sr, 2)) for a, b in word_segments(wave, sample_rate=sr)]
     [(0.2, 0.6), (0.75, 1.15)]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +63,11 @@ def word_segments(wave: Tensor, *, sample_rate: int) -> list[tuple[int, int]]:
                 runs.append((start, i))
             start = None
     pad = int(PAD_S * sample_rate)
-    return [(max(0, a * hop - pad), min(len(wave), b * hop + pad)) for a, b in runs if (b - a) * 0.01 >= MIN_WORD_S]
+    return [
+        (max(0, a * hop - pad), min(len(wave), b * hop + pad))
+        for a, b in runs
+        if (b - a) * 0.01 >= MIN_WORD_S
+    ]
 
 
 def _noise_level(wave: Tensor, segments: list[tuple[int, int]]) -> float:
@@ -98,12 +103,14 @@ def _fragment(rng: random.Random, pool: list[tuple[str, Tensor]], sample_rate: i
         return torch.zeros(0)
     word = pool[rng.randrange(len(pool))][1]
     pad = int(PAD_S * sample_rate)
-    core = word[pad:len(word) - pad] if len(word) > 2 * pad else word  # the speech, not its padding
+    core = word[pad : len(word) - pad] if len(word) > 2 * pad else word  # the speech, not its padding
     size = min(len(core), int(rng.uniform(0.04, 0.16) * sample_rate))
-    return core[len(core) - size:] if tail else core[:size]
+    return core[len(core) - size :] if tail else core[:size]
 
 
-def recombine(clips: list[Clip], *, count: int, seed: int, sample_rate: int, max_words: int = 8) -> list[Clip]:
+def recombine(
+    clips: list[Clip], *, count: int, seed: int, sample_rate: int, max_words: int = 8
+) -> list[Clip]:
     """``count`` spliced training clips (seeded); their keys name the sources for the feature cache."""
     pool, noise = _word_pool(clips, sample_rate)
     recipe = [FLOOR_DB, MIN_GAP_S, MIN_WORD_S, PAD_S, EDGE_FRAGMENT, max_words, *(c.key for c in clips)]
@@ -112,10 +119,16 @@ def recombine(clips: list[Clip], *, count: int, seed: int, sample_rate: int, max
     out = []
     for n in range(count):
         picks = [rng.randrange(len(pool)) for _ in range(rng.randint(1, max_words))]
-        pauses = [rng.uniform(0.2, 0.8)] + [rng.uniform(0.1, 0.4) for _ in picks[1:]] + [rng.uniform(0.2, 0.8)]
+        pauses = (
+            [rng.uniform(0.2, 0.8)] + [rng.uniform(0.1, 0.4) for _ in picks[1:]] + [rng.uniform(0.2, 0.8)]
+        )
         edges = [_fragment(rng, pool, sample_rate, tail=True), _fragment(rng, pool, sample_rate, tail=False)]
         text = " ".join(pool[i][0] for i in picks)
-        key = f"recombine:{sources}:{seed}:{n}:" + ",".join(map(str, picks)) + f":{len(edges[0])}:{len(edges[1])}"
+        key = (
+            f"recombine:{sources}:{seed}:{n}:"
+            + ",".join(map(str, picks))
+            + f":{len(edges[0])}:{len(edges[1])}"
+        )
 
         def make(picks=picks, pauses=pauses, edges=edges, n=n) -> Tensor:
             generator = torch.Generator().manual_seed(seed * 100_003 + n)

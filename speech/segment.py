@@ -12,6 +12,7 @@ Example:
     >>> len(pieces), pieces[0][0], pieces[-1][1], 8000 < pieces[0][1] < 12000  # cut inside the pause
     (2, 0, 20000, True)
 """
+
 from __future__ import annotations
 
 import torch

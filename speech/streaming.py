@@ -13,6 +13,7 @@
 
 Both give ``push(samples) -> partial transcript`` and ``finish() -> final transcript``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -41,7 +42,7 @@ class StreamingLogMel:
             return torch.zeros(0, self.mel.n_mels, dtype=torch.float16)
         frames = 1 + (len(self.buffer) - self.n_fft) // self.hop
         spec = self.mel(self.buffer[: (frames - 1) * self.hop + self.n_fft])  # (n_mels, frames)
-        self.buffer = self.buffer[frames * self.hop:]
+        self.buffer = self.buffer[frames * self.hop :]
         return torch.log(spec + 1e-6).transpose(0, 1).half()  # as LogMel.forward, then wave_features
 
     def finish(self) -> Tensor:
@@ -61,8 +62,10 @@ class StreamingConv:
             return frames.new_zeros(0, self.conv.out_channels)
         outputs = 1 + (len(self.pending) - KERNEL) // STRIDE
         used = self.pending[: (outputs - 1) * STRIDE + KERNEL]  # (T_u, C)
-        y = F.conv1d(used.t().unsqueeze(0), self.conv.weight, self.conv.bias, stride=STRIDE)  # (1, C', outputs)
-        self.pending = self.pending[outputs * STRIDE:]
+        y = F.conv1d(
+            used.t().unsqueeze(0), self.conv.weight, self.conv.bias, stride=STRIDE
+        )  # (1, C', outputs)
+        self.pending = self.pending[outputs * STRIDE :]
         return F.gelu(y[0].t())  # (outputs, C')
 
     def finish(self) -> Tensor:
@@ -130,7 +133,7 @@ class WindowedStream:
         pieces = split_on_silence(self.buffer, sample_rate=rate, max_seconds=self.predictor.segment_seconds)
         for start, end in pieces[:-1]:  # finished pieces are decoded once and kept
             self.committed.append(self.predictor.transcribe(self.buffer[start:end]).strip())
-        self.buffer = self.buffer[pieces[-1][0]:]
+        self.buffer = self.buffer[pieces[-1][0] :]
         if len(self.buffer) * 100 < rate:  # under 10 ms: nothing to decode yet
             return self._text("")
         return self._text(self.predictor.transcribe(self.buffer))

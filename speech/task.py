@@ -4,6 +4,7 @@ The loss runs in float32 outside any autocast. An utterance whose target needs m
 frames than the model emitted is left out of the loss (and counted), never turned into
 NaN/inf; ``zero_infinity`` is a second guard.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,8 +36,12 @@ def edit_distance(a: list, b: list) -> int:
 
 def error_counts(hypothesis: str, reference: str) -> tuple[int, int, int, int]:
     """(word errors, reference words, char errors, reference chars)."""
-    return (edit_distance(hypothesis.split(), reference.split()), len(reference.split()),
-            edit_distance(list(hypothesis), list(reference)), len(reference))
+    return (
+        edit_distance(hypothesis.split(), reference.split()),
+        len(reference.split()),
+        edit_distance(list(hypothesis), list(reference)),
+        len(reference),
+    )
 
 
 class ErrorRates:
@@ -57,8 +62,12 @@ class ErrorRates:
             self.examples.append({"ref": reference, "hyp": hypothesis})
 
     def result(self) -> dict:
-        return {"wer": self.word_errors / max(self.words, 1), "cer": self.char_errors / max(self.chars, 1),
-                "utterances": self.utterances, "unknown_tokens": self.unknown_chars}
+        return {
+            "wer": self.word_errors / max(self.words, 1),
+            "cer": self.char_errors / max(self.chars, 1),
+            "utterances": self.utterances,
+            "unknown_tokens": self.unknown_chars,
+        }
 
 
 class CTCTask:
@@ -80,8 +89,9 @@ class CTCTask:
         # only training batches are reported: diagnostics also call loss() on held-out batches
         return self._ctc_mean(logits, out_lengths, batch, report=model.training)
 
-    def _ctc_mean(self, logits: Tensor, out_lengths: Tensor, batch: SequenceBatch, *,
-                  report: bool) -> tuple[Tensor, int]:
+    def _ctc_mean(
+        self, logits: Tensor, out_lengths: Tensor, batch: SequenceBatch, *, report: bool
+    ) -> tuple[Tensor, int]:
         """Mean CTC loss over the alignable utterances and their count."""
         needed = self._min_frames(batch.targets, batch.target_lengths)  # (B,)
         # a held-out reference with a token the model cannot emit is scored, but has no CTC loss
@@ -108,8 +118,11 @@ class CTCTask:
 
     def _report(self, count: int) -> None:
         self.left_out += count
-        print(f"speech: left {count} utterance(s) out of the CTC loss: target longer than the "
-              f"subsampled input ({self.left_out} so far)", file=sys.stderr)
+        print(
+            f"speech: left {count} utterance(s) out of the CTC loss: target longer than the "
+            f"subsampled input ({self.left_out} so far)",
+            file=sys.stderr,
+        )
 
     def reset_metrics(self) -> None:
         self.rates = ErrorRates()
@@ -136,7 +149,9 @@ def build_task(cfg, meta: dict) -> CTCTask:
     return CTCTask(Vocab.from_meta(meta["vocab"]))
 
 
-def build_eval_task(cfg, meta: dict, *, beam: int = 0, lexicon: bool = False, lm: Optional[str] = None) -> CTCTask:
+def build_eval_task(
+    cfg, meta: dict, *, beam: int = 0, lexicon: bool = False, lm: Optional[str] = None
+) -> CTCTask:
     """``rnnsuite eval``'s task: beam search (16 wide unless ``beam`` says), optionally restricted to
     the training words (``lexicon``) and scored with a KenLM/ARPA language model (``lm``)."""
     from speech.decode import BeamDecoder

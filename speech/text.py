@@ -4,12 +4,18 @@ Characters (letters, apostrophe, space) by default; ``units="words"`` makes ever
 word one token (yesno: two words). The vocabulary is built from the training
 transcripts and saved in the checkpoint meta, so transcription rebuilds it exactly.
 """
+
 from __future__ import annotations
 
 from core.errors import DataError
 from speech.normalize import normalize
 
-__all__ = ["BLANK", "UNKNOWN_MARK", "Vocab", "normalize"]  # normalize lives in speech.normalize, re-exported here
+__all__ = [
+    "BLANK",
+    "UNKNOWN_MARK",
+    "Vocab",
+    "normalize",
+]  # normalize lives in speech.normalize, re-exported here
 
 BLANK = "<blank>"
 UNKNOWN_MARK = "\u2047"  # how a reference token outside the vocabulary is written back: no hypothesis has it

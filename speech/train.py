@@ -7,6 +7,7 @@ Example:
     python -m speech.train --data tts-digits --epochs 10 --out runs/speech-tts
     python -m speech.transcribe --checkpoint runs/speech-tts/checkpoints/best.pt a.wav
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from typing import Literal, Optional
 
 from core.engine.config import MAX_HIDDEN, RunConfig
 from core.engine.domain import Domain
-from core.errors import ConfigError
 from core.engine.run import train_main
+from core.errors import ConfigError
 from speech.data import build_data
 from speech.model import build_model
 from speech.predictor import load_predictor
@@ -81,7 +82,9 @@ class SpeechConfig(RunConfig):
         self.require_at_most(1024, "n_mels")
         self.require_at_most(192_000, "sample_rate")
         self.require_at_most(MAX_HIDDEN, "conv_channels")
-        self.require_non_negative("sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine")
+        self.require_non_negative(
+            "sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine"
+        )
         if not 0.0 <= self.time_stretch < 1.0:
             raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")
         if not 0.0 <= self.speed_perturb < 0.5:
@@ -100,11 +103,44 @@ DOMAIN = Domain(
     build_eval_task=build_eval_task,
     description="speech-to-text with CTC over log-mel features",
     # compare's quick preset caps epochs (4) and minutes; small batches give enough steps to learn
-    quick_args=["--data", "tts-digits", "--num-utts", "1500", "--subsample", "4", "--batch-size", "16",
-                "--conv-channels", "64", "--lr", "4e-3", "--warmup-steps", "30", "--epochs", "12",
-                "--max-minutes", "1.5"],
-    full_args=["--data", "fsdd-strings", "--num-utts", "3000", "--layers", "2", "--hidden", "128",
-               "--subsample", "4", "--lr", "3e-3", "--epochs", "15", "--max-minutes", "10"],
+    quick_args=[
+        "--data",
+        "tts-digits",
+        "--num-utts",
+        "1500",
+        "--subsample",
+        "4",
+        "--batch-size",
+        "16",
+        "--conv-channels",
+        "64",
+        "--lr",
+        "4e-3",
+        "--warmup-steps",
+        "30",
+        "--epochs",
+        "12",
+        "--max-minutes",
+        "1.5",
+    ],
+    full_args=[
+        "--data",
+        "fsdd-strings",
+        "--num-utts",
+        "3000",
+        "--layers",
+        "2",
+        "--hidden",
+        "128",
+        "--subsample",
+        "4",
+        "--lr",
+        "3e-3",
+        "--epochs",
+        "15",
+        "--max-minutes",
+        "10",
+    ],
 )
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ bounded. Prints ``FILE<TAB>TRANSCRIPT`` per file, then a real-time-factor summar
 seconds / audio seconds). A bad file is reported on stderr and the others go on;
 the exit status is 1 when any file failed, 2 for a bad checkpoint or flag.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lexicon", action="store_true", help="restrict the beam to the training words")
     parser.add_argument("--lm", default=None, help="KenLM n-gram file (ARPA or binary) for the beam")
     parser.add_argument("--lm-weight", type=float, default=0.5)
-    parser.add_argument("--max-seconds", type=float, default=0.0, help="skip files longer than this (0 = none)")
-    parser.add_argument("--segment-seconds", type=float, default=None,
-                        help="longer recordings are cut at their quietest moments into pieces of at most this "
-                             "length (default: 20 s, or the run's --max-seconds when shorter)")
+    parser.add_argument(
+        "--max-seconds", type=float, default=0.0, help="skip files longer than this (0 = none)"
+    )
+    parser.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=None,
+        help="longer recordings are cut at their quietest moments into pieces of at most this "
+        "length (default: 20 s, or the run's --max-seconds when shorter)",
+    )
     return parser.parse_args(argv)
 
 
@@ -53,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_args(args)
-        transcriber = load_predictor(args.checkpoint, beam=args.beam, lexicon=args.lexicon, lm=args.lm,
-                                     lm_weight=args.lm_weight, segment_seconds=args.segment_seconds)
+        transcriber = load_predictor(
+            args.checkpoint,
+            beam=args.beam,
+            lexicon=args.lexicon,
+            lm=args.lm,
+            lm_weight=args.lm_weight,
+            segment_seconds=args.segment_seconds,
+        )
     except RnnsuiteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -74,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}\t{text}", flush=True)
     done = len(args.files) - failed
     rtf = busy_seconds / audio_seconds if audio_seconds else float("nan")
-    print(f"transcribed {done}/{len(args.files)} files, {audio_seconds:.1f} s of audio in "
-          f"{busy_seconds:.2f} s: real-time factor {rtf:.4f}", file=sys.stderr)
+    print(
+        f"transcribed {done}/{len(args.files)} files, {audio_seconds:.1f} s of audio in "
+        f"{busy_seconds:.2f} s: real-time factor {rtf:.4f}",
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 

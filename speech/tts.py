@@ -4,6 +4,7 @@ libespeak-ng comes from the PyPI package ``espeakng-loader`` and is driven throu
 ctypes in synchronous mode: a synth callback collects the 16-bit samples. Voice
 variant, rate and pitch vary per utterance and noise is added, all from one seed.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -39,8 +40,16 @@ class _Engine:
         except (ImportError, OSError) as exc:
             raise DataError(f"tts-digits needs the espeakng-loader package ({exc})") from None
         self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                          ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0)
         if self.rate <= 0:
             raise DataError("eSpeak NG failed to initialise (espeak_Initialize returned an error)")
@@ -107,7 +116,14 @@ def digit_string_specs(count: int, *, seed: int, max_digits: int = 7) -> list[Sp
     specs = []
     for _ in range(count):
         text = " ".join(DIGITS[rng.randrange(10)] for _ in range(rng.randint(1, max_digits)))
-        specs.append(Spec(text, voice=f"{rng.choice(VOICES)}+{rng.choice(VARIANTS)}",
-                          rate=rng.randint(130, 240), pitch=rng.randint(25, 80),
-                          snr_db=rng.uniform(15.0, 40.0), noise_seed=rng.randrange(2**31)))
+        specs.append(
+            Spec(
+                text,
+                voice=f"{rng.choice(VOICES)}+{rng.choice(VARIANTS)}",
+                rate=rng.randint(130, 240),
+                pitch=rng.randint(25, 80),
+                snr_db=rng.uniform(15.0, 40.0),
+                noise_seed=rng.randrange(2**31),
+            )
+        )
     return specs

@@ -1,4 +1,5 @@
 """Shared fixtures: seeded RNG, small thread count, and the real-data skip marker."""
+
 from __future__ import annotations
 
 import os

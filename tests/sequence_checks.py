@@ -14,6 +14,7 @@ Use the functions directly, or subclass ``SequenceModelChecks`` in a test class
 ``tests/`` is on sys.path for every test (pytest prepends the directory of the root
 conftest.py), so ``import sequence_checks`` works from tests/<domain>/ too.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -29,6 +30,7 @@ SplitFn = Callable[[Tensor, Tensor], tuple[Sequence[Tensor], Sequence[Tensor]]]
 
 def as_split(model) -> SplitFn:
     """Adapt a model: a (B, T, ...) result is per-step, a (B, ...) one (e.g. logits) per-sequence."""
+
     def fn(x: Tensor, lengths: Tensor):
         out = model(x, lengths)
         outs = out if isinstance(out, (tuple, list)) else (out,)
@@ -36,11 +38,13 @@ def as_split(model) -> SplitFn:
         per_step = [o for o in tensors if o.dim() >= 3 and o.shape[1] == x.shape[1]]
         per_seq = [o for o in tensors if not (o.dim() >= 3 and o.shape[1] == x.shape[1])]
         return per_step, per_seq
+
     return fn
 
 
-def check_padding_invariance(fn: SplitFn, sequences: list[Tensor], *, atol: float = 1e-5,
-                             extra_padding: int = 2) -> None:
+def check_padding_invariance(
+    fn: SplitFn, sequences: list[Tensor], *, atol: float = 1e-5, extra_padding: int = 2
+) -> None:
     """Each sequence gives the same valid outputs and summary alone as inside a padded batch.
 
     The batch is padded with ``extra_padding`` steps beyond the longest sequence and the
@@ -55,14 +59,24 @@ def check_padding_invariance(fn: SplitFn, sequences: list[Tensor], *, atol: floa
     padded = torch.where(valid, padded, filler)
     batch_steps, batch_seq = fn(padded, lengths)
     for b, seq in enumerate(sequences):
-        alone_steps, alone_seq = fn(seq.unsqueeze(0), lengths[b:b + 1])
+        alone_steps, alone_seq = fn(seq.unsqueeze(0), lengths[b : b + 1])
         n = int(lengths[b])
         for got, want in zip(batch_steps, alone_steps):
-            torch.testing.assert_close(got[b, :n], want[0, :n], atol=atol, rtol=1e-4,
-                                       msg=lambda m, b=b: f"sequence {b} per-step output differs when padded: {m}")
+            torch.testing.assert_close(
+                got[b, :n],
+                want[0, :n],
+                atol=atol,
+                rtol=1e-4,
+                msg=lambda m, b=b: f"sequence {b} per-step output differs when padded: {m}",
+            )
         for got, want in zip(batch_seq, alone_seq):
-            torch.testing.assert_close(got[b], want[0], atol=atol, rtol=1e-4,
-                                       msg=lambda m, b=b: f"sequence {b} summary differs when padded: {m}")
+            torch.testing.assert_close(
+                got[b],
+                want[0],
+                atol=atol,
+                rtol=1e-4,
+                msg=lambda m, b=b: f"sequence {b} summary differs when padded: {m}",
+            )
 
 
 def check_padded_outputs_zero(fn: SplitFn, sequences: list[Tensor]) -> None:
@@ -81,7 +95,9 @@ def check_gradient_reaches_first_step(fn: SplitFn, sequences: list[Tensor]) -> N
     total = sum(o.sum() for o in per_seq) + sum(gather_last(o.flatten(2), lengths).sum() for o in per_step)
     (grad,) = torch.autograd.grad(total, padded)
     first = grad[:, 0].flatten(1).abs().sum(dim=1)  # (B,)
-    assert torch.all(first > 0), f"no gradient reaches t=0 for sequences {torch.nonzero(first == 0).flatten().tolist()}"
+    assert torch.all(first > 0), (
+        f"no gradient reaches t=0 for sequences {torch.nonzero(first == 0).flatten().tolist()}"
+    )
 
 
 class SequenceModelChecks:

@@ -1,6 +1,7 @@
 """Reusing the backbone for a fourth kind of sequence, as README's "Reuse" section shows:
 the template domain examples/timeseries (a user's own time-series regression), trained by the
 one Trainer, then plugged into the umbrella CLI and ``compare`` through its entry point."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,28 @@ import series_domain  # noqa: E402
 
 
 def test_users_model_trains_with_the_shared_trainer(tmp_path):
-    cfg = series_domain.SeriesConfig(hidden=32, epochs=6, lr=0.01, warmup_steps=10, examples=384,
-                                     batch_size=32, progress=False, out=str(tmp_path))
+    cfg = series_domain.SeriesConfig(
+        hidden=32,
+        epochs=6,
+        lr=0.01,
+        warmup_steps=10,
+        examples=384,
+        batch_size=32,
+        progress=False,
+        out=str(tmp_path),
+    )
     data = series_domain.build_data(cfg)
     model = series_domain.DOMAIN.build_model(cfg, data.meta)
-    trainer = Trainer(model=model, task=series_domain.RegressionTask(), cfg=cfg, train_loader=data.train,
-                      val_loader=data.val, out_dir=tmp_path, domain="series", meta=data.meta)
+    trainer = Trainer(
+        model=model,
+        task=series_domain.RegressionTask(),
+        cfg=cfg,
+        train_loader=data.train,
+        val_loader=data.val,
+        out_dir=tmp_path,
+        domain="series",
+        meta=data.meta,
+    )
     trainer.fit()
     test = trainer.test(data.test)
     # predicting the mean gives MSE 1.0; remembering the first value across 8..32 steps beats it
@@ -46,7 +63,9 @@ def plugin_env(tmp_path) -> dict:
     shutil.copy(EXAMPLE / "series_domain.py", site / "series_domain.py")
     info = site / "series_domain-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
     lines = "".join(f"{name} = {target}\n" for name, target in declared.items())
     (info / "entry_points.txt").write_text("[rnnsuite.domains]\n" + lines)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
@@ -54,8 +73,14 @@ def plugin_env(tmp_path) -> dict:
 
 
 def _cli(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.tools.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "core.tools.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -63,10 +88,25 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     listed = _cli(["domains"], plugin_env, tmp_path)
     assert "series" in listed.stdout, listed.stderr
     out = tmp_path / "grid"
-    refused = _cli(["compare", "--domains", "series", "--cells", "nosuchcell", "--out", str(out)], plugin_env, tmp_path)
+    refused = _cli(
+        ["compare", "--domains", "series", "--cells", "nosuchcell", "--out", str(out)], plugin_env, tmp_path
+    )
     assert refused.returncode == 2 and "unknown 'nosuchcell'" in refused.stderr and not out.exists()
-    args = ["compare", "--domains", "series", "--cells", "lstm", "gru", "--hidden", "16",
-            "--epochs", "1", "--out", str(out), "--extra=--examples 64"]
+    args = [
+        "compare",
+        "--domains",
+        "series",
+        "--cells",
+        "lstm",
+        "gru",
+        "--hidden",
+        "16",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--extra=--examples 64",
+    ]
     (out / "series").mkdir(parents=True)
     (out / "series" / "gru-h16").write_text("a file where the run's folder must go")
     first = _cli(args, plugin_env, tmp_path)
@@ -92,9 +132,20 @@ def test_quick_grid_of_the_three_domains_reports_every_run(tmp_path, isolated_ca
     """`make run`'s grid on reduced sizes: one table row per run in every domain."""
     out = tmp_path / "quick"
     cells = ["lstm", "mingru"]
-    done = _cli(["compare", "--preset", "quick", "--cells", *cells, "--out", str(out),
-                 "--extra=--epochs 1 --limit-train 48 --limit-eval 32"],
-                dict(os.environ), tmp_path)
+    done = _cli(
+        [
+            "compare",
+            "--preset",
+            "quick",
+            "--cells",
+            *cells,
+            "--out",
+            str(out),
+            "--extra=--epochs 1 --limit-train 48 --limit-eval 32",
+        ],
+        dict(os.environ),
+        tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     runs = json.loads((out / "compare.json").read_text())["runs"]
     assert {r["domain"] for r in runs} >= {"vision", "nlp", "speech"}

@@ -8,6 +8,7 @@ Example:
     >>> tuple(enc(torch.zeros(2, 1, 8, 8, dtype=torch.uint8)).shape)
     (2, 8, 8)
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,17 @@ class ImageToSequence:
     through ``to_meta`` / ``from_meta`` so a checkpoint rebuilds it exactly.
     """
 
-    def __init__(self, *, mode: str, height: int, width: int, channels: int,
-                 mean: list[float], std: list[float], permutation: Tensor | None = None):
+    def __init__(
+        self,
+        *,
+        mode: str,
+        height: int,
+        width: int,
+        channels: int,
+        mean: list[float],
+        std: list[float],
+        permutation: Tensor | None = None,
+    ):
         if mode not in MODES:
             raise ConfigError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
         if mode == "permuted-pixels" and (permutation is None or len(permutation) != height * width):
@@ -60,7 +70,8 @@ class ImageToSequence:
     @property
     def input_size(self) -> int:
         return {"rows": self.width * self.channels, "columns": self.height * self.channels}.get(
-            self.mode, self.channels)
+            self.mode, self.channels
+        )
 
     def __call__(self, images: Tensor) -> Tensor:
         x = (images.float() / 255.0 - self._mean) / self._std  # (B, C, H, W)
@@ -75,9 +86,17 @@ class ImageToSequence:
         return x if self.permutation is None else x[:, self.permutation]
 
     def to_meta(self) -> dict[str, Any]:
-        return {"mode": self.mode, "height": self.height, "width": self.width,
-                "channels": self.channels, "mean": self.mean, "std": self.std,
-                "permutation": self.permutation, "seq_len": self.seq_len, "input_size": self.input_size}
+        return {
+            "mode": self.mode,
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "mean": self.mean,
+            "std": self.std,
+            "permutation": self.permutation,
+            "seq_len": self.seq_len,
+            "input_size": self.input_size,
+        }
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], *, mode: str | None = None) -> "ImageToSequence":
@@ -87,9 +106,17 @@ class ImageToSequence:
             raise CheckpointError(
                 f"mode: checkpoint was trained on {meta['mode']!r} sequences "
                 f"(T={meta['seq_len']}, F={meta['input_size']}), not {mode!r}; "
-                f"use --mode {meta['mode']} or a checkpoint trained on {mode!r}")
-        return cls(mode=meta["mode"], height=meta["height"], width=meta["width"], channels=meta["channels"],
-                   mean=meta["mean"], std=meta["std"], permutation=meta.get("permutation"))
+                f"use --mode {meta['mode']} or a checkpoint trained on {mode!r}"
+            )
+        return cls(
+            mode=meta["mode"],
+            height=meta["height"],
+            width=meta["width"],
+            channels=meta["channels"],
+            mean=meta["mean"],
+            std=meta["std"],
+            permutation=meta.get("permutation"),
+        )
 
 
 def _check_encoder_meta(meta: dict[str, Any]) -> None:
@@ -103,22 +130,37 @@ def _check_encoder_meta(meta: dict[str, Any]) -> None:
         raise CheckpointError(f"meta 'mode' must be one of {', '.join(MODES)}, got {meta.get('mode')!r}")
     for key in ("mean", "std"):
         values = meta.get(key)
-        if not isinstance(values, list) or len(values) != meta["channels"] or \
-                not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        if (
+            not isinstance(values, list)
+            or len(values) != meta["channels"]
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+        ):
             raise CheckpointError(f"meta {key!r} must list {meta['channels']} finite numbers, got {values!r}")
     if not all(s > 0 for s in meta["std"]):
         raise CheckpointError(f"meta 'std' must be positive, got {meta['std']}")
-    encoder = ImageToSequence(mode=meta["mode"], height=meta["height"], width=meta["width"], channels=meta["channels"],
-                              mean=meta["mean"], std=meta["std"], permutation=meta.get("permutation"))
+    encoder = ImageToSequence(
+        mode=meta["mode"],
+        height=meta["height"],
+        width=meta["width"],
+        channels=meta["channels"],
+        mean=meta["mean"],
+        std=meta["std"],
+        permutation=meta.get("permutation"),
+    )
     if (encoder.seq_len, encoder.input_size) != (meta.get("seq_len"), meta.get("input_size")):
-        raise CheckpointError(f"meta sizes disagree: {meta['mode']} images of {meta['height']}x{meta['width']}x"
-                              f"{meta['channels']} give T={encoder.seq_len}, F={encoder.input_size}, the meta says "
-                              f"T={meta.get('seq_len')}, F={meta.get('input_size')}")
+        raise CheckpointError(
+            f"meta sizes disagree: {meta['mode']} images of {meta['height']}x{meta['width']}x"
+            f"{meta['channels']} give T={encoder.seq_len}, F={encoder.input_size}, the meta says "
+            f"T={meta.get('seq_len')}, F={meta.get('input_size')}"
+        )
     if "classes" not in meta and "num_classes" not in meta:
         return  # an encoder's own meta (to_meta); a checkpoint's holds the classes too
     classes = meta.get("classes")
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
-            len(classes) != meta.get("num_classes", len(classes)):
+    if (
+        not isinstance(classes, list)
+        or not all(isinstance(c, str) for c in classes)
+        or len(classes) != meta.get("num_classes", len(classes))
+    ):
         raise CheckpointError("meta 'classes' must be a list of the num_classes class names")
 
 
@@ -161,7 +203,7 @@ class ImageSequenceDataset(Dataset):
 
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """Flattened normalised pixels (N, T*F) and labels (N,), no augmentation (baselines)."""
-        chunks = [self.encoder(self.images[i:i + 4096]).flatten(1) for i in range(0, len(self), 4096)]
+        chunks = [self.encoder(self.images[i : i + 4096]).flatten(1) for i in range(0, len(self), 4096)]
         return torch.cat(chunks).numpy(), self.labels.numpy()
 
 
@@ -174,7 +216,7 @@ def channel_stats(images: Tensor) -> tuple[list[float], list[float]]:
     total = torch.zeros(images.shape[1], dtype=torch.float64)
     squares = torch.zeros_like(total)
     for start in range(0, len(images), 8192):
-        chunk = images[start:start + 8192].to(torch.float64) / 255.0  # (n, C, H, W)
+        chunk = images[start : start + 8192].to(torch.float64) / 255.0  # (n, C, H, W)
         total += chunk.sum(dim=(0, 2, 3))
         squares += chunk.pow(2).sum(dim=(0, 2, 3))
     count = images.numel() / images.shape[1]
@@ -205,8 +247,14 @@ def _first(images: ImageSet, n: int) -> ImageSet:
 
 def _loader(dataset: ImageSequenceDataset, cfg, *, shuffle: bool) -> DataLoader:
     # the Trainer reseeds the loader's generator per epoch: order is a function of (seed, epoch)
-    return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=shuffle, collate_fn=_passthrough,
-                      num_workers=cfg.num_workers, **loader_kwargs(cfg.seed))
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=shuffle,
+        collate_fn=_passthrough,
+        num_workers=cfg.num_workers,
+        **loader_kwargs(cfg.seed),
+    )
 
 
 def build_data(cfg) -> DataBundle:
@@ -223,13 +271,31 @@ def build_data(cfg) -> DataBundle:
     _, channels, height, width = train.images.shape
     mean, std = channel_stats(train.images)  # training statistics only
     permutation = make_permutation(height * width, cfg.perm_seed) if cfg.mode == "permuted-pixels" else None
-    encoder = ImageToSequence(mode=cfg.mode, height=height, width=width, channels=channels,
-                              mean=mean, std=std, permutation=permutation)
-    datasets = {name: ImageSequenceDataset(images=part.images, labels=part.labels, encoder=encoder,
-                                           augment=cfg.augment and name == "train")
-                for name, part in (("train", train), ("val", val), ("test", test))}
-    meta = {"dataset": cfg.data, "classes": list(train.classes), "num_classes": len(train.classes),
-            "sizes": {name: len(ds) for name, ds in datasets.items()}, **encoder.to_meta()}
-    return DataBundle(train=_loader(datasets["train"], cfg, shuffle=True),
-                      val=_loader(datasets["val"], cfg, shuffle=False),
-                      test=_loader(datasets["test"], cfg, shuffle=False), meta=meta)
+    encoder = ImageToSequence(
+        mode=cfg.mode,
+        height=height,
+        width=width,
+        channels=channels,
+        mean=mean,
+        std=std,
+        permutation=permutation,
+    )
+    datasets = {
+        name: ImageSequenceDataset(
+            images=part.images, labels=part.labels, encoder=encoder, augment=cfg.augment and name == "train"
+        )
+        for name, part in (("train", train), ("val", val), ("test", test))
+    }
+    meta = {
+        "dataset": cfg.data,
+        "classes": list(train.classes),
+        "num_classes": len(train.classes),
+        "sizes": {name: len(ds) for name, ds in datasets.items()},
+        **encoder.to_meta(),
+    }
+    return DataBundle(
+        train=_loader(datasets["train"], cfg, shuffle=True),
+        val=_loader(datasets["val"], cfg, shuffle=False),
+        test=_loader(datasets["test"], cfg, shuffle=False),
+        meta=meta,
+    )

@@ -10,6 +10,7 @@ from the checkpoint's meta. Images are decoded as in training: resized to the tr
 size, grey when the model was trained on grey images (MNIST-style models expect a
 light digit on a dark background).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,14 @@ def predict_files(predictor: VisionPredictor, paths: list[str | Path]) -> list[P
     meta = predictor.meta
     for i, path in enumerate(paths):
         try:
-            good.append((i, decode_image(Path(path), height=meta["height"], width=meta["width"],
-                                         channels=meta["channels"])))
+            good.append(
+                (
+                    i,
+                    decode_image(
+                        Path(path), height=meta["height"], width=meta["width"], channels=meta["channels"]
+                    ),
+                )
+            )
         except DataError as err:
             results[i] = err
     answers = predictor.predict_tensors([image for _, image in good])
@@ -54,7 +61,9 @@ def predict_files(predictor: VisionPredictor, paths: list[str | Path]) -> list[P
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vision.predict", description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="a vision run's checkpoints/best.pt")
-    parser.add_argument("--mode", default=None, help="refuse the checkpoint unless it was trained on this mode")
+    parser.add_argument(
+        "--mode", default=None, help="refuse the checkpoint unless it was trained on this mode"
+    )
     parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
     args = parser.parse_args(argv)
     try:

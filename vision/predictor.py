@@ -9,6 +9,7 @@ Example:
     predictor = load_predictor("runs/digits/checkpoints/best.pt")
     predictor.predict([PIL.Image.open("seven.png")], explain=True)[0]["row_probabilities"]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,15 +37,26 @@ class VisionPredictor:
         self.encoder = ImageToSequence.from_meta(meta, mode=mode)  # CheckpointError on a mode mismatch
         self.classes = [str(c) for c in meta["classes"]]
         self.device = model_device(model)
-        self.info = {**(info or {}), "classes": self.classes, "height": meta["height"], "width": meta["width"],
-                     "channels": meta["channels"], "mode": meta["mode"]}
+        self.info = {
+            **(info or {}),
+            "classes": self.classes,
+            "height": meta["height"],
+            "width": meta["width"],
+            "channels": meta["channels"],
+            "mode": meta["mode"],
+        }
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, mode: str | None = None,
-                        device: str | torch.device = "cpu") -> VisionPredictor:
+    def from_checkpoint(
+        cls, path: str | Path, *, mode: str | None = None, device: str | torch.device = "cpu"
+    ) -> VisionPredictor:
         model, config, meta = load_model(path, domain="vision", build_model=build_model, device=device)
-        return cls(model=model, meta=meta, info=base_info(path, domain="vision", model=model, config=config),
-                   mode=mode)
+        return cls(
+            model=model,
+            meta=meta,
+            info=base_info(path, domain="vision", model=model, config=config),
+            mode=mode,
+        )
 
     def to_tensor(self, image) -> Tensor:
         """A PIL image -> uint8 (C, H, W) at the trained size and channels."""
@@ -69,18 +81,21 @@ class VisionPredictor:
         logits = self.model(inputs.expand(rows, -1, -1), lengths)  # (rows, C)
         return torch.softmax(logits.float(), dim=-1).cpu()
 
-    def predict_tensors(self, images: list[Tensor], *, explain: bool = False, batch_size: int = 256) -> list[dict]:
+    def predict_tensors(
+        self, images: list[Tensor], *, explain: bool = False, batch_size: int = 256
+    ) -> list[dict]:
         """uint8 (C, H, W) images -> result dicts, in order."""
         results = []
         for start in range(0, len(images), batch_size):
-            chunk = images[start:start + batch_size]
+            chunk = images[start : start + batch_size]
             for p in self.probabilities(torch.stack(chunk)).tolist():
                 best = max(range(len(p)), key=p.__getitem__)
                 results.append({"label": self.classes[best], "probabilities": dict(zip(self.classes, p))})
         if explain:
             for image, result in zip(images, results):
-                result["row_probabilities"] = [[round(p, 6) for p in row]
-                                               for row in self.row_probabilities(image).tolist()]
+                result["row_probabilities"] = [
+                    [round(p, 6) for p in row] for row in self.row_probabilities(image).tolist()
+                ]
         return results
 
     def predict(self, inputs: list, *, explain: bool = False) -> list[dict]:

@@ -6,6 +6,7 @@ Example:
     >>> tuple(train.images.shape[1:]), test is None, len(train.classes)
     ((1, 8, 8), True, 10)
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,7 +21,12 @@ from core.engine.domain import data_root
 from core.errors import DataError
 
 # name on the command line -> torchvision class name (also its folder under images/)
-TORCHVISION_SETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST", "cifar10": "CIFAR10"}
+TORCHVISION_SETS = {
+    "mnist": "MNIST",
+    "fashion-mnist": "FashionMNIST",
+    "kmnist": "KMNIST",
+    "cifar10": "CIFAR10",
+}
 # where torchvision looks for each under the images/ root (CIFAR keeps its archive's folder name)
 FOLDERS = {**TORCHVISION_SETS, "cifar10": "cifar-10-batches-py"}
 NAMED = ("digits", *TORCHVISION_SETS)
@@ -36,15 +42,18 @@ class ImageSet:
     classes: list[str]
 
 
-def load_source(data: str, *, size: int = 28, channels: int = 0,
-                download: bool = False) -> tuple[ImageSet, ImageSet | None]:
+def load_source(
+    data: str, *, size: int = 28, channels: int = 0, download: bool = False
+) -> tuple[ImageSet, ImageSet | None]:
     """(train, test) for a dataset name or an image folder; test is None when the
     source has no official test split (the caller carves one, seeded)."""
     if data == "digits":
         return _digits(), None
     if data in TORCHVISION_SETS:
-        return (_torchvision(data, train=True, download=download),
-                _torchvision(data, train=False, download=download))
+        return (
+            _torchvision(data, train=True, download=download),
+            _torchvision(data, train=False, download=download),
+        )
     folder = Path(data).expanduser()
     if folder.is_dir():
         return _imagefolder_splits(folder, size=size, channels=channels)
@@ -83,14 +92,12 @@ def _imagefolder_splits(folder: Path, *, size: int, channels: int) -> tuple[Imag
     else ``folder/<class>/*`` with no official test split."""
     if (folder / "train").is_dir() and (folder / "test").is_dir():
         train = imagefolder(folder / "train", size=size, channels=channels)
-        test = imagefolder(folder / "test", size=size, channels=len(train.images[0]),
-                           classes=train.classes)
+        test = imagefolder(folder / "test", size=size, channels=len(train.images[0]), classes=train.classes)
         return train, test
     return imagefolder(folder, size=size, channels=channels), None
 
 
-def imagefolder(folder: Path, *, size: int, channels: int = 0,
-                classes: list[str] | None = None) -> ImageSet:
+def imagefolder(folder: Path, *, size: int, channels: int = 0, classes: list[str] | None = None) -> ImageSet:
     """Every readable image under ``folder/<class>/``, resized to size x size.
 
     channels 0 = automatic: 1 when every image is grey, else 3. An unreadable file is
@@ -102,7 +109,9 @@ def imagefolder(folder: Path, *, size: int, channels: int = 0,
         raise DataError(f"data: image folder {folder} has no class subfolders")
     decoded, labels, grey = [], [], []
     for label, name in enumerate(classes):
-        for path in sorted(p for p in (folder / name).rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for path in sorted(
+            p for p in (folder / name).rglob("*") if p.is_file() and not p.name.startswith(".")
+        ):
             try:
                 rgb, is_grey = decode_rgb(path, size, size)
             except DataError as err:
@@ -113,11 +122,15 @@ def imagefolder(folder: Path, *, size: int, channels: int = 0,
         raise DataError(f"data: no readable images under {folder}")
     present = sorted({classes[label] for label in labels})
     if training and len(present) < 2:
-        raise DataError(f"data: {folder} has readable images of one class only ({present[0]!r}); "
-                        "a classifier needs two or more class subfolders")
+        raise DataError(
+            f"data: {folder} has readable images of one class only ({present[0]!r}); "
+            "a classifier needs two or more class subfolders"
+        )
     images = torch.stack(decoded)  # (N, 3, size, size)
     channels = channels or (1 if all(grey) else 3)
-    return ImageSet(to_channels(images, channels).contiguous(), torch.tensor(labels, dtype=torch.long), classes)
+    return ImageSet(
+        to_channels(images, channels).contiguous(), torch.tensor(labels, dtype=torch.long), classes
+    )
 
 
 def decode_rgb(path: Path, height: int, width: int) -> tuple[Tensor, bool]:
@@ -131,7 +144,9 @@ def decode_rgb(path: Path, height: int, width: int) -> tuple[Tensor, bool]:
             img.load()
             return rgb_from_image(img, height, width)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
-        reason = "empty file" if path.stat().st_size == 0 else (str(err).splitlines() or [type(err).__name__])[0]
+        reason = (
+            "empty file" if path.stat().st_size == 0 else (str(err).splitlines() or [type(err).__name__])[0]
+        )
         raise DataError(f"{path}: not a readable image ({reason})") from None
 
 

@@ -8,6 +8,7 @@ the very same splits and writes the same run directory.
 Example:
     python -m vision.train --data digits --epochs 30 --out runs/digits
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Averaging the end-of-epoch weights of a run's last epochs (Vaswani et al., 2017,
 ``average_checkpoints`` step of ESPnet and fairseq recipes) smooths the noise of the final
 updates and usually scores a little better than any single one of them.
 """
+
 from __future__ import annotations
 
 from collections import deque

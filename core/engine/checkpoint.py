@@ -5,6 +5,7 @@ A checkpoint is a dict with the keys ``domain``, ``config`` (dict), ``meta``,
 ``history``, ``best`` (plus engine bookkeeping such as ``batch`` for a
 mid-epoch checkpoint). Everything in it is weights_only-safe.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,11 @@ def save_checkpoint(path: Union[str, Path], state: dict[str, Any]) -> Path:
     """
     path = Path(path)
     model_state = state.get("model") or {}
-    bad = [k for k, v in model_state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = [
+        k
+        for k, v in model_state.items()
+        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
+    ]
     if bad:
         raise CheckpointError(f"refusing to write {path}: non-finite weights in {', '.join(bad[:5])}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +53,9 @@ def save_checkpoint(path: Union[str, Path], state: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: Union[str, Path], *, domain: Optional[str] = None,
-                    map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: Union[str, Path], *, domain: Optional[str] = None, map_location: Union[str, torch.device] = "cpu"
+) -> dict[str, Any]:
     """Load with ``weights_only=True``; CheckpointError (one line) for a missing, corrupt,
     foreign or other-domain file."""
     path = Path(path).expanduser()
@@ -72,8 +78,10 @@ def _load_failure(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     refused = next((line for line in lines if "GLOBAL" in line or "Unsupported" in line), None)
     if refused is not None:  # weights_only refused a pickled object: say which, and why that matters
-        return (f"the safe loader (weights_only=True) refused it: {refused} Loading it unrestricted "
-                "could run arbitrary code; only do that for a file from a trusted source")
+        return (
+            f"the safe loader (weights_only=True) refused it: {refused} Loading it unrestricted "
+            "could run arbitrary code; only do that for a file from a trusted source"
+        )
     if isinstance(err, (EOFError, OSError, zipfile.BadZipFile)) or "central directory" in str(err):
         return f"truncated or not a checkpoint ({lines[0] if lines else type(err).__name__})"
     return lines[0] if lines else type(err).__name__
@@ -84,7 +92,9 @@ def _check_types(state: dict, path: Path) -> None:
     expected = {"domain": str, "config": dict, "meta": dict, "model": dict, "epoch": int, "step": int}
     for key, kind in expected.items():
         if not isinstance(state[key], kind) or isinstance(state[key], bool):
-            raise CheckpointError(f"{path}: field {key!r} must be a {kind.__name__}, got {type(state[key]).__name__}")
+            raise CheckpointError(
+                f"{path}: field {key!r} must be a {kind.__name__}, got {type(state[key]).__name__}"
+            )
     bad = [k for k, v in state["model"].items() if not isinstance(k, str) or not torch.is_tensor(v)]
     if bad:
         raise CheckpointError(f"{path}: model weights must map names to tensors (bad entry {bad[0]!r})")
@@ -113,13 +123,15 @@ def check_buildable(domain: Any, cfg: Any, state: dict, path: Path) -> None:
         raise CheckpointError(f"{path}: {err}") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RuntimeError) as err:
         reason = (str(err).splitlines() or [""])[0]
-        raise CheckpointError(f"{path}: its config/meta do not describe a {domain.name} model "
-                              f"({type(err).__name__}: {reason})") from None
+        raise CheckpointError(
+            f"{path}: its config/meta do not describe a {domain.name} model ({type(err).__name__}: {reason})"
+        ) from None
     load_model_state(skeleton, state["model"], source=str(path), check_only=True)
 
 
-def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str = "checkpoint",
-                     check_only: bool = False) -> None:
+def load_model_state(
+    model: nn.Module, weights: dict[str, Any], *, source: str = "checkpoint", check_only: bool = False
+) -> None:
     """``model.load_state_dict`` that reports missing, unexpected and mis-shaped tensors in one line
     (``check_only``: the report without loading).
 
@@ -131,19 +143,25 @@ def load_model_state(model: nn.Module, weights: dict[str, Any], *, source: str =
     own = model.state_dict()
     missing = [k for k in own if k not in weights]
     unexpected = [k for k in weights if k not in own]
-    shapes = [f"{k} {tuple(weights[k].shape)} vs model {tuple(v.shape)}" for k, v in own.items()
-              if k in weights and torch.is_tensor(weights[k]) and weights[k].shape != v.shape]
-    problems = ([f"missing {', '.join(missing[:4])}"] if missing else []) + \
-               ([f"unexpected {', '.join(unexpected[:4])}"] if unexpected else []) + \
-               ([f"shape {'; '.join(shapes[:4])}"] if shapes else [])
+    shapes = [
+        f"{k} {tuple(weights[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in weights and torch.is_tensor(weights[k]) and weights[k].shape != v.shape
+    ]
+    problems = (
+        ([f"missing {', '.join(missing[:4])}"] if missing else [])
+        + ([f"unexpected {', '.join(unexpected[:4])}"] if unexpected else [])
+        + ([f"shape {'; '.join(shapes[:4])}"] if shapes else [])
+    )
     if problems:
         raise CheckpointError(f"{source} does not match the model: {' | '.join(problems)}")
     if not check_only:
         model.load_state_dict(weights)
 
 
-def load_for_inference(checkpoint_path: Union[str, Path], domain: Any, *,
-                       device: Union[str, torch.device] = "cpu") -> tuple[nn.Module, Any, dict]:
+def load_for_inference(
+    checkpoint_path: Union[str, Path], domain: Any, *, device: Union[str, torch.device] = "cpu"
+) -> tuple[nn.Module, Any, dict]:
     """Rebuild ``domain``'s model from a checkpoint: ``(model in eval mode, cfg, meta)``.
 
     ``domain`` is a ``core.engine.domain.Domain`` or its registered name.
@@ -162,7 +180,9 @@ def load_for_inference(checkpoint_path: Union[str, Path], domain: Any, *,
     return model.to(device).eval(), cfg, state["meta"]
 
 
-def init_backbone_from(model: nn.Module, checkpoint_path: Union[str, Path], *, prefix: str = "backbone.") -> list[str]:
+def init_backbone_from(
+    model: nn.Module, checkpoint_path: Union[str, Path], *, prefix: str = "backbone."
+) -> list[str]:
     """Copy parameters named ``prefix*`` from another run's checkpoint; returns the names loaded.
 
     Every ``prefix*`` tensor must exist in both with the same shape, else CheckpointError lists
@@ -174,12 +194,19 @@ def init_backbone_from(model: nn.Module, checkpoint_path: Union[str, Path], *, p
     mine = {k: v for k, v in own.items() if k.startswith(prefix)}
     if not theirs or not mine:
         where = "checkpoint" if not theirs else "model"
-        raise CheckpointError(f"--init-backbone {checkpoint_path}: the {where} has no parameters named {prefix}*")
-    bad = [f"{k} {tuple(theirs[k].shape)} vs {tuple(v.shape)}" for k, v in mine.items()
-           if k in theirs and theirs[k].shape != v.shape]
+        raise CheckpointError(
+            f"--init-backbone {checkpoint_path}: the {where} has no parameters named {prefix}*"
+        )
+    bad = [
+        f"{k} {tuple(theirs[k].shape)} vs {tuple(v.shape)}"
+        for k, v in mine.items()
+        if k in theirs and theirs[k].shape != v.shape
+    ]
     bad += [f"{k} missing in checkpoint" for k in mine if k not in theirs]
     bad += [f"{k} not in model" for k in theirs if k not in mine]
     if bad:
-        raise CheckpointError(f"--init-backbone {checkpoint_path}: backbone does not match: {'; '.join(bad[:6])}")
+        raise CheckpointError(
+            f"--init-backbone {checkpoint_path}: backbone does not match: {'; '.join(bad[:6])}"
+        )
     model.load_state_dict({**own, **theirs})
     return sorted(theirs)

@@ -5,6 +5,7 @@ A classifier model is called as ``model(inputs, lengths) -> logits (B, C)``;
 (nlp: token embedding), the backbone, then ``ClassificationHead`` (pooling over time,
 dropout, linear). Baselines score their predictions with ``classification_metrics``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,15 @@ from core.nn.sequence import SequenceBatch
 class ClassificationHead(nn.Module):
     """``forward(outputs (B,T,D), lengths (B,)) -> logits (B,C)``: pool over valid steps, dropout, linear."""
 
-    def __init__(self, *, input_size: int, num_classes: int, pooling: str, num_directions: int = 1,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        *,
+        input_size: int,
+        num_classes: int,
+        pooling: str,
+        num_directions: int = 1,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.pooling = Pooling(pooling, input_size, num_directions=num_directions)
         self.dropout = nn.Dropout(dropout)
@@ -46,13 +54,25 @@ class SequenceClassifier(nn.Module):
         torch.Size([2, 4])
     """
 
-    def __init__(self, *, backbone: nn.Module, num_classes: int, pooling: str, dropout: float = 0.0,
-                 front: nn.Module | None = None):
+    def __init__(
+        self,
+        *,
+        backbone: nn.Module,
+        num_classes: int,
+        pooling: str,
+        dropout: float = 0.0,
+        front: nn.Module | None = None,
+    ):
         super().__init__()
         self.front = front
         self.backbone = backbone
-        self.head = ClassificationHead(input_size=backbone.output_size, num_classes=num_classes, pooling=pooling,
-                                       num_directions=backbone.num_directions, dropout=dropout)
+        self.head = ClassificationHead(
+            input_size=backbone.output_size,
+            num_classes=num_classes,
+            pooling=pooling,
+            num_directions=backbone.num_directions,
+            dropout=dropout,
+        )
 
     @staticmethod
     def upgrade_state_dict(weights: dict) -> dict:
@@ -66,15 +86,19 @@ class SequenceClassifier(nn.Module):
 
 
 # Checkpoints written before the head was shared name its parts after the old per-domain models.
-_LEGACY_PREFIXES = (("embedding.", "front.embedding."), ("pooling.", "head.pooling."),
-                    ("classifier.", "head.linear."), ("head.weight", "head.linear.weight"),
-                    ("head.bias", "head.linear.bias"))
+_LEGACY_PREFIXES = (
+    ("embedding.", "front.embedding."),
+    ("pooling.", "head.pooling."),
+    ("classifier.", "head.linear."),
+    ("head.weight", "head.linear.weight"),
+    ("head.bias", "head.linear.bias"),
+)
 
 
 def _current_name(key: str) -> str:
     for old, new in _LEGACY_PREFIXES:
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return key
 
 
@@ -128,8 +152,9 @@ class ClassificationTask:
     def compute_metrics(self) -> dict:
         if not self._predicted:
             return classification_metrics([], [], len(self.classes))
-        return classification_metrics(torch.cat(self._predicted).numpy(), torch.cat(self._expected).numpy(),
-                                      len(self.classes))
+        return classification_metrics(
+            torch.cat(self._predicted).numpy(), torch.cat(self._expected).numpy(), len(self.classes)
+        )
 
 
 def build_task(cfg, meta: dict) -> ClassificationTask:

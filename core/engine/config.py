@@ -5,6 +5,7 @@ Each domain subclasses ``RunConfig`` (a flat dataclass, so flags stay flat:
 beside the code that owns them. ``config.yaml`` in a run directory is this
 dataclass written out in full; loading it back gives the same config.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -142,8 +143,18 @@ class RunConfig:
         _check_cell(self.cell)
         _check_cell_options(self.cell, self.cell_options)
         self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
-        self.require_non_negative("epochs", "weight_decay", "clip_norm", "warmup_steps", "patience",
-                                  "num_workers", "max_minutes", "limit_train", "limit_eval", "average_last")
+        self.require_non_negative(
+            "epochs",
+            "weight_decay",
+            "clip_norm",
+            "warmup_steps",
+            "patience",
+            "num_workers",
+            "max_minutes",
+            "limit_train",
+            "limit_eval",
+            "average_last",
+        )
         if self.cv == 1 or self.cv < 0:
             raise ConfigError(f"--cv must be 0 (off) or at least 2, got {self.cv}")
         if self.cv and not -1 <= self.fold < self.cv:
@@ -206,8 +217,10 @@ def _check_cell_options(cell: str, options: dict[str, Any]) -> None:
     declared = CELL_REGISTRY[cell].options if cell in CELL_REGISTRY else ()
     for key in options:
         if key not in declared:
-            raise ConfigError(f"--cell-opt: {key!r} is not an option of cell {cell!r} "
-                              f"(options: {', '.join(declared) or 'none'}; see `rnnsuite cells`)")
+            raise ConfigError(
+                f"--cell-opt: {key!r} is not an option of cell {cell!r} "
+                f"(options: {', '.join(declared) or 'none'}; see `rnnsuite cells`)"
+            )
 
 
 def looks_like_path(value: str) -> bool:
@@ -222,6 +235,7 @@ def _check_path(flag: str, value: str) -> None:
 
 
 # ---------------------------------------------------------------- YAML and flags
+
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
@@ -310,8 +324,14 @@ def _config_arg(argv: Sequence[str]) -> Optional[str]:
     return flag_value(argv, "--config")
 
 
-def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None,
-                 base: Optional[dict[str, Any]] = None, domain: Optional[str] = None) -> C:
+def parse_config(
+    cls: type[C],
+    argv: Optional[Sequence[str]] = None,
+    *,
+    prog: Optional[str] = None,
+    base: Optional[dict[str, Any]] = None,
+    domain: Optional[str] = None,
+) -> C:
     """Flags (tyro, kebab-case) over ``--config FILE`` over the recipe (``--recipe`` or the
     ``--data`` dataset's default; ``base``, a resumed run's config, in its place) over the
     dataclass defaults; validated. ``domain`` (default: read from ``prog``) selects the recipes.
@@ -325,8 +345,14 @@ def parse_config(cls: type[C], argv: Optional[Sequence[str]] = None, *, prog: Op
     file_values = read_yaml(path) if path and path != "None" else None
     from core.engine.recipes import layered_default  # recipes read YAML with this module's helpers
 
-    default, recipe = layered_default(cls, argv, base=base, domain=domain, prog=prog,
-                                      config_file=file_values if isinstance(file_values, dict) else None)
+    default, recipe = layered_default(
+        cls,
+        argv,
+        base=base,
+        domain=domain,
+        prog=prog,
+        config_file=file_values if isinstance(file_values, dict) else None,
+    )
     if file_values is not None:
         overrides = config_from_dict(cls, file_values, source=str(path))  # type-checks the file
         default = dataclasses.replace(default, **{k: getattr(overrides, k) for k in file_values})

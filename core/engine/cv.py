@@ -4,6 +4,7 @@ Fold ``k`` is the ordinary run with ``--fold k`` in ``OUT/fold-k``; the data bui
 its test split from ``core.engine.splits.held_out_test``. ``OUT/cv.json`` then holds, for
 every test scalar, the folds' values, their mean and their sample standard deviation.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ def summarise_folds(finals: list[dict]) -> dict:
     summary = {}
     for key in keys:
         values = [float(f["test"][key]) for f in finals]
-        summary[key] = {"mean": statistics.fmean(values),
-                        "std": statistics.stdev(values) if len(values) > 1 else 0.0, "folds": values}
+        summary[key] = {
+            "mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "folds": values,
+        }
     return summary
 
 
@@ -40,9 +44,14 @@ def run_folds(domain, cfg, argv: Sequence[str], train_one: Callable[[object, lis
             if code:
                 return code
         finals.append(json.loads(final.read_text()))
-    summary = {"cv": cfg.cv, "data": cfg.data, "split_seed": cfg.split_seed, "baseline": cfg.baseline,
-               "test": summarise_folds(finals),
-               "train_seconds": sum(float(f.get("train_seconds") or 0.0) for f in finals)}
+    summary = {
+        "cv": cfg.cv,
+        "data": cfg.data,
+        "split_seed": cfg.split_seed,
+        "baseline": cfg.baseline,
+        "test": summarise_folds(finals),
+        "train_seconds": sum(float(f.get("train_seconds") or 0.0) for f in finals),
+    }
     if not cfg.resume:  # a new CV run (its folds were --overwrite-n): keep the earlier summary too
         from core.engine import rundir
 
@@ -51,6 +60,8 @@ def run_folds(domain, cfg, argv: Sequence[str], train_one: Callable[[object, lis
     monitor = finals[0].get("monitor") or next(iter(summary["test"]), None)
     if monitor in summary["test"]:
         score = summary["test"][monitor]
-        print(f"{domain.name}: {cfg.cv}-fold CV on {cfg.data}: {monitor} {score['mean']:.4f} ± {score['std']:.4f} "
-              f"(sample std); {Path(cfg.out, 'cv.json')}")
+        print(
+            f"{domain.name}: {cfg.cv}-fold CV on {cfg.data}: {monitor} {score['mean']:.4f} ± {score['std']:.4f} "
+            f"(sample std); {Path(cfg.out, 'cv.json')}"
+        )
     return 0

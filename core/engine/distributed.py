@@ -18,6 +18,7 @@ Example:
     >>> world_size(), rank(), is_main()  # outside torchrun
     (1, 0, True)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,7 +73,9 @@ def setup(device: torch.device) -> torch.device:
     if device.type == "cuda":
         local = int(os.environ.get("LOCAL_RANK", "0"))
         if local >= torch.cuda.device_count():
-            raise ConfigError(f"torchrun: LOCAL_RANK {local} but only {torch.cuda.device_count()} CUDA devices")
+            raise ConfigError(
+                f"torchrun: LOCAL_RANK {local} but only {torch.cuda.device_count()} CUDA devices"
+            )
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     timeout = datetime.timedelta(minutes=float(os.environ.get("RNNSUITE_DIST_TIMEOUT_MIN", "60")))
@@ -80,7 +83,9 @@ def setup(device: torch.device) -> torch.device:
     try:
         dist.init_process_group(backend=backend, timeout=timeout)
     except (RuntimeError, ValueError) as err:
-        raise DistributedError(f"torchrun: cannot join the process group ({backend}): {_first_line(err)}") from None
+        raise DistributedError(
+            f"torchrun: cannot join the process group ({backend}): {_first_line(err)}"
+        ) from None
     return device
 
 
@@ -124,10 +129,16 @@ def failure_guard(checkpoint: Path) -> Iterator[None]:
     except (DistributedError, dist.DistError, RuntimeError) as err:
         if isinstance(err, RnnsuiteError) and not isinstance(err, DistributedError):
             raise
-        where = f"last complete checkpoint {checkpoint} (continue with --resume)" if checkpoint.is_file() \
+        where = (
+            f"last complete checkpoint {checkpoint} (continue with --resume)"
+            if checkpoint.is_file()
             else "no checkpoint was written yet"
-        what = str(err) if isinstance(err, DistributedError) else \
-            f"rank {rank()}/{world_size()}: training failed, another rank is gone? ({_first_line(err)})"
+        )
+        what = (
+            str(err)
+            if isinstance(err, DistributedError)
+            else f"rank {rank()}/{world_size()}: training failed, another rank is gone? ({_first_line(err)})"
+        )
         raise DistributedError(f"{what}; {where}") from None
 
 
@@ -136,8 +147,9 @@ def _collective(what: str) -> Iterator[None]:
     try:
         yield
     except (dist.DistError, RuntimeError) as err:
-        raise DistributedError(f"rank {rank()}/{world_size()}: {what} failed, another rank is gone "
-                               f"({_first_line(err)})") from None
+        raise DistributedError(
+            f"rank {rank()}/{world_size()}: {what} failed, another rank is gone ({_first_line(err)})"
+        ) from None
 
 
 def _first_line(err: BaseException) -> str:
@@ -190,7 +202,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
                 yield [batch[self.rank % len(batch)]]
                 continue
             start = self.rank * len(batch) // self.num_replicas
-            yield batch[start:(self.rank + 1) * len(batch) // self.num_replicas]
+            yield batch[start : (self.rank + 1) * len(batch) // self.num_replicas]
 
     def __len__(self) -> int:
         return len(self.base)
@@ -205,13 +217,21 @@ def shard_loader(loader: DataLoader) -> DataLoader:
         return loader
     base = loader.batch_sampler
     if base is None:
-        raise ConfigError("torchrun: the training loader has no batch sampler (iterable dataset); cannot shard it")
+        raise ConfigError(
+            "torchrun: the training loader has no batch sampler (iterable dataset); cannot shard it"
+        )
     if getattr(base, "num_replicas", 1) > 1:
         return loader
-    kwargs = {"num_workers": loader.num_workers, "collate_fn": loader.collate_fn, "pin_memory": loader.pin_memory,
-              "timeout": loader.timeout, "worker_init_fn": loader.worker_init_fn, "generator": loader.generator,
-              "multiprocessing_context": loader.multiprocessing_context,
-              "persistent_workers": loader.persistent_workers}
+    kwargs = {
+        "num_workers": loader.num_workers,
+        "collate_fn": loader.collate_fn,
+        "pin_memory": loader.pin_memory,
+        "timeout": loader.timeout,
+        "worker_init_fn": loader.worker_init_fn,
+        "generator": loader.generator,
+        "multiprocessing_context": loader.multiprocessing_context,
+        "persistent_workers": loader.persistent_workers,
+    }
     if loader.num_workers > 0:
         kwargs["prefetch_factor"] = loader.prefetch_factor
     sharded = ShardedBatchSampler(base=base, num_replicas=world_size(), rank=rank())
@@ -224,16 +244,25 @@ def rank_seed(seed: int) -> int:
 
 
 # ---------------------------------------------------------------- agreed values
-def sync_step(loss: torch.Tensor, value: float, items: int, *, signum: int, late: bool
-              ) -> tuple[torch.Tensor, float, int, int, bool]:
+def sync_step(
+    loss: torch.Tensor, value: float, items: int, *, signum: int, late: bool
+) -> tuple[torch.Tensor, float, int, int, bool]:
     """One all-reduce per training step: global items and mean loss, any stop request.
 
     Returns ``(loss scaled so DDP's mean gives the global-batch gradient, global mean loss
     (nan if any rank's loss is non-finite), global items, agreed signal (0 none), agreed late)``.
     """
     finite = value == value and abs(value) != float("inf")
-    local = torch.tensor([float(items), value * items if finite else 0.0, 0.0 if finite else 1.0,
-                          float(signum), 1.0 if late else 0.0], dtype=torch.float64)
+    local = torch.tensor(
+        [
+            float(items),
+            value * items if finite else 0.0,
+            0.0 if finite else 1.0,
+            float(signum),
+            1.0 if late else 0.0,
+        ],
+        dtype=torch.float64,
+    )
     parts = _all_reduce(local[:3], dist.ReduceOp.SUM, "step sync")
     flags = _all_reduce(local[3:], dist.ReduceOp.MAX, "step sync")
     total = int(parts[0])
@@ -246,8 +275,11 @@ def agree_stop(signum: int, late: bool) -> tuple[int, bool]:
     """(any rank's stop signal, any rank past the time budget), the same on every rank."""
     if not active():
         return signum, late
-    flags = _all_reduce(torch.tensor([float(signum), 1.0 if late else 0.0], dtype=torch.float64),
-                        dist.ReduceOp.MAX, "stop sync")
+    flags = _all_reduce(
+        torch.tensor([float(signum), 1.0 if late else 0.0], dtype=torch.float64),
+        dist.ReduceOp.MAX,
+        "stop sync",
+    )
     return int(flags[0]), bool(flags[1])
 
 
@@ -263,7 +295,11 @@ def from_main(compute: Callable[[], Any]) -> Any:
 
 def _all_reduce(tensor: torch.Tensor, op: Any, what: str) -> torch.Tensor:
     # gloo reduces CPU tensors; NCCL needs them on this rank's GPU
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     tensor = tensor.to(device)
     with _collective(what):
         dist.all_reduce(tensor, op=op)

@@ -5,6 +5,7 @@ registers it under the ``rnnsuite.domains`` entry-point group. ``core`` never
 imports a domain module by name: the umbrella CLI and ``compare`` load them via
 ``load_domains()``, so a user's own fourth domain plugs in the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

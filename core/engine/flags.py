@@ -15,6 +15,7 @@ Example:
     ...
     core.errors.ConfigError: unknown flag --hiden (did you mean --hidden?)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -128,11 +129,15 @@ def _check_occurrence(flag: str, hint: Any, values: list[str]) -> None:
             _check_value(flag, item, value, optional=False)
         return
     if len(values) != 1:
-        raise ConfigError(f"{flag} needs one value, got {len(values)}" + (f": {' '.join(values)}" if values else ""))
+        raise ConfigError(
+            f"{flag} needs one value, got {len(values)}" + (f": {' '.join(values)}" if values else "")
+        )
     _check_value(flag, base, values[0], optional=base is not hint)
 
 
-def parse_flags(cls: type[T], argv: Sequence[str], *, prog: Optional[str] = None, default: Optional[T] = None) -> T:
+def parse_flags(
+    cls: type[T], argv: Sequence[str], *, prog: Optional[str] = None, default: Optional[T] = None
+) -> T:
     """``cls`` from ``argv`` through tyro after ``check_flags``; ``--help`` prints tyro's page and exits 0."""
     import tyro
 
@@ -141,7 +146,8 @@ def parse_flags(cls: type[T], argv: Sequence[str], *, prog: Optional[str] = None
         return tyro.cli(cls, args=argv, default=default, prog=prog, description=cls.__doc__)
     checked = check_flags(cls, argv)
     try:
-        return tyro.cli(cls, args=checked, default=default, prog=prog, description=cls.__doc__,
-                        console_outputs=False)
+        return tyro.cli(
+            cls, args=checked, default=default, prog=prog, description=cls.__doc__, console_outputs=False
+        )
     except SystemExit:  # check_flags missed a case: still one line, never tyro's box
         raise ConfigError(f"invalid flags: {' '.join(argv)} (see --help)") from None

@@ -12,6 +12,7 @@ The domain CLIs (``nlp.predict``, ``vision.predict``, ``speech.transcribe``), th
 loading a model without importing the domain's training code (start-up cost), and the
 ``info`` dict (name, params, recipe, metrics from ``final.json`` beside the run).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,7 @@ class Predictor(Protocol):
     info: dict
     """JSON-able: name, domain, classes (nlp/vision) or vocabulary (speech), params, recipe, metrics."""
 
-    def predict(self, inputs: list) -> list[dict]:
-        ...
+    def predict(self, inputs: list) -> list[dict]: ...
 
 
 def run_dir(checkpoint: str | Path) -> Path:
@@ -66,9 +66,14 @@ def config_view(config: dict, *, source: str) -> SimpleNamespace:
     return SimpleNamespace(**config)
 
 
-def load_model(checkpoint: str | Path, *, domain: str, build_model: Callable[[Any, dict], nn.Module],
-               device: str | torch.device = "cpu",
-               check_state: Callable[[dict], None] | None = None) -> tuple[nn.Module, dict, dict]:
+def load_model(
+    checkpoint: str | Path,
+    *,
+    domain: str,
+    build_model: Callable[[Any, dict], nn.Module],
+    device: str | torch.device = "cpu",
+    check_state: Callable[[dict], None] | None = None,
+) -> tuple[nn.Module, dict, dict]:
     """(model in eval mode on ``device``, config dict, meta) from a checkpoint of ``domain``.
 
     CheckpointError (one line) for a missing, corrupt or other-domain file, or weights that do not fit;
@@ -101,7 +106,13 @@ def model_device(model: nn.Module) -> torch.device:
 
 def base_info(checkpoint: str | Path, *, domain: str, model: nn.Module, config: dict) -> dict:
     """The domain-independent part of ``Predictor.info``."""
-    return {"name": run_name(checkpoint), "domain": domain, "checkpoint": str(checkpoint),
-            "params": int(sum(p.numel() for p in model.parameters())),
-            "recipe": config.get("config"), "metrics": read_metrics(checkpoint),
-            "cell": config.get("cell"), "bidirectional": bool(config.get("bidirectional"))}
+    return {
+        "name": run_name(checkpoint),
+        "domain": domain,
+        "checkpoint": str(checkpoint),
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "recipe": config.get("config"),
+        "metrics": read_metrics(checkpoint),
+        "cell": config.get("cell"),
+        "bidirectional": bool(config.get("bidirectional")),
+    }

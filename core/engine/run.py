@@ -4,6 +4,7 @@ flags -> config -> seed -> data -> model/task (all validated; --out untouched so
 --out (core.engine.rundir) -> Trainer.fit -> test best checkpoint -> run directory (config.yaml, metrics.jsonl, final.json, checkpoints/, tb/, curves.png,
 confusion.json/png). Bad input (RnnsuiteError) prints one line and exits 2.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,10 +25,10 @@ from core.engine.config import RunConfig, parse_config, save_config
 from core.engine.cv import run_folds
 from core.engine.domain import DataBundle, Domain, get_domain
 from core.engine.recipes import describe_layers, record_schedule
-from core.errors import CheckpointError, ConfigError, RnnsuiteError
 from core.engine.runlog import plot_curves, scalars, write_confusion, write_json
 from core.engine.seeding import seed_everything
 from core.engine.trainer import NonFiniteError, Trainer
+from core.errors import CheckpointError, ConfigError, RnnsuiteError
 
 
 def train_main(domain: Union[Domain, str], argv: Optional[Sequence[str]] = None) -> int:
@@ -75,8 +76,13 @@ def parse_run_config(domain: Domain, argv: Sequence[str]) -> tuple[RunConfig, Op
         return cfg, None
     state = load_checkpoint(last, domain=domain.name)
     try:  # the flags passed above: what fails now comes from the checkpoint's own config
-        resumed = parse_config(domain.config_cls, argv, prog=prog, base={**state["config"], "overwrite": False},
-                               domain=domain.name)
+        resumed = parse_config(
+            domain.config_cls,
+            argv,
+            prog=prog,
+            base={**state["config"], "overwrite": False},
+            domain=domain.name,
+        )
     except ConfigError as err:
         raise CheckpointError(f"--resume {last}: {err}") from None
     rundir.check_resume_config(state["config"], resumed, source=last)
@@ -103,7 +109,9 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     rundir.check_before_run(out, resumed=resume_state is not None, overwrite=cfg.overwrite)
     device = distributed.setup(resolve_device(cfg.device))  # torchrun: join the group, cuda:LOCAL_RANK
     seed_everything(cfg.seed)
-    with distributed.main_first():  # torchrun: rank 0 fills download/feature caches before the others read them
+    with (
+        distributed.main_first()
+    ):  # torchrun: rank 0 fills download/feature caches before the others read them
         data = _build_data(domain, cfg, resume_state)
     if resume_state is not None:
         rundir.check_resume_meta(resume_state["meta"], data.meta, source=out / "checkpoints" / "last.pt")
@@ -117,8 +125,17 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     if cfg.init_backbone and resume_state is None:
         loaded = init_backbone_from(model, cfg.init_backbone)
         print(f"init-backbone: {len(loaded)} tensors from {cfg.init_backbone}", file=sys.stderr)
-    trainer = Trainer(model=model, task=domain.build_task(cfg, data.meta), cfg=cfg, train_loader=data.train,
-                      val_loader=data.val, device=device, out_dir=out, domain=domain.name, meta=data.meta)
+    trainer = Trainer(
+        model=model,
+        task=domain.build_task(cfg, data.meta),
+        cfg=cfg,
+        train_loader=data.train,
+        val_loader=data.val,
+        device=device,
+        out_dir=out,
+        domain=domain.name,
+        meta=data.meta,
+    )
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
     with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
@@ -145,8 +162,9 @@ def _claim(out: Path, cfg: RunConfig, *, resumed: bool) -> Iterator[None]:
 def _after_fit(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reason: str) -> int:
     if reason == "interrupted":
         name = signal.Signals(trainer.stop_signal).name
-        distributed.note(f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} "
-                         "(continue with --resume)")
+        distributed.note(
+            f"interrupted by {name}: checkpoint at {out / 'checkpoints' / 'last.pt'} (continue with --resume)"
+        )
         return 128 + int(trainer.stop_signal)
     if distributed.is_main():  # the other ranks wait: test metrics are computed once, on the full split
         _finish(domain, trainer, data, out, reason)
@@ -167,13 +185,25 @@ def _finish(domain: Domain, trainer: Trainer, data: DataBundle, out: Path, reaso
     averaged = trainer.average_recent()  # --average-last: may replace best.pt before the test
     test = trainer.test(data.test)
     params = sum(p.numel() for p in trainer.model.parameters())
-    _write_results(out, test, data.meta, {
-        "params": params, "train_seconds": round(trainer.train_seconds, 3), "env": environment(trainer.device),
-        "val_best": trainer.best["metrics"], "best_epoch": trainer.best["epoch"], "epochs": trainer.epoch,
-        "steps": trainer.step, "skipped_steps": trainer.skipped_steps, "stopped": reason,
-        "monitor": trainer.task.monitor, "mode": trainer.task.mode,
-        **({"averaged": averaged} if averaged else {}),
-    })
+    _write_results(
+        out,
+        test,
+        data.meta,
+        {
+            "params": params,
+            "train_seconds": round(trainer.train_seconds, 3),
+            "env": environment(trainer.device),
+            "val_best": trainer.best["metrics"],
+            "best_epoch": trainer.best["epoch"],
+            "epochs": trainer.epoch,
+            "steps": trainer.step,
+            "skipped_steps": trainer.skipped_steps,
+            "stopped": reason,
+            "monitor": trainer.task.monitor,
+            "mode": trainer.task.mode,
+            **({"averaged": averaged} if averaged else {}),
+        },
+    )
     if trainer.history:
         plot_curves(trainer.history, out / "curves.png", monitor=trainer.task.monitor)
     summary = ", ".join(f"{k}={v:.4f}" for k, v in scalars(test).items())
@@ -186,10 +216,18 @@ def _baseline(domain: Domain, cfg: RunConfig, data: DataBundle, out: Path, devic
     result = dict(domain.run_baseline(cfg, data))
     params = result.pop("params", None)
     settings = result.pop("settings", {})  # chosen hyper-parameters: recorded, not metrics
-    _write_results(out, result, data.meta, {
-        "params": params, "baseline_settings": settings, "train_seconds": round(time.perf_counter() - started, 3),
-        "env": environment(device), "baseline": cfg.baseline,
-    })
+    _write_results(
+        out,
+        result,
+        data.meta,
+        {
+            "params": params,
+            "baseline_settings": settings,
+            "train_seconds": round(time.perf_counter() - started, 3),
+            "env": environment(device),
+            "baseline": cfg.baseline,
+        },
+    )
     summary = ", ".join(f"{k}={v:.4f}" for k, v in scalars(result).items())
     print(f"{domain.name} baseline {cfg.baseline}: test {summary}; run dir {out}")
     return 0
@@ -200,13 +238,19 @@ def _check_baseline(domain: Domain, name: str) -> None:
         raise ConfigError(f"--baseline: domain {domain.name!r} has no classical baseline")
     if distributed.active():
         raise ConfigError("--baseline runs in one process; start it without torchrun")
-    known = [n for n in (getattr(domain, "baseline_name", None), *getattr(domain, "extra_baselines", ())) if n]
+    known = [
+        n for n in (getattr(domain, "baseline_name", None), *getattr(domain, "extra_baselines", ())) if n
+    ]
     if known and name not in known:
-        raise ConfigError(f"--baseline: unknown baseline {name!r} for {domain.name} (available: {', '.join(known)})")
+        raise ConfigError(
+            f"--baseline: unknown baseline {name!r} for {domain.name} (available: {', '.join(known)})"
+        )
 
 
 def _write_results(out: Path, test: dict, meta: dict, extra: dict) -> None:
-    report = meta.get("report")  # a domain's JSON-able notes on its data (normaliser counts, vectors coverage)
+    report = meta.get(
+        "report"
+    )  # a domain's JSON-able notes on its data (normaliser counts, vectors coverage)
     write_json(out / "final.json", {"test": scalars(test), **extra, **({"data": report} if report else {})})
     if "_confusion" in test:
         write_confusion(test["_confusion"], meta.get("classes"), out)

@@ -6,6 +6,7 @@ released by the kernel when the process ends, crash included) and, for a new run
 folder that already holds one, moves the old run's files into ``OUT/previous/<UTC time>/``
 (refused without ``--overwrite`` when the old run has results). Nothing is deleted.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,16 @@ LOCK_NAME = ".lock"
 PREVIOUS = "previous"
 RESULTS = ("final.json", "checkpoints/last.pt", "checkpoints/best.pt")
 """A folder holding any of these holds a finished or resumable run."""
-RUN_FILES = ("config.yaml", "metrics.jsonl", "final.json", "checkpoints", "tb", "curves.png",
-             "confusion.json", "confusion.png")
+RUN_FILES = (
+    "config.yaml",
+    "metrics.jsonl",
+    "final.json",
+    "checkpoints",
+    "tb",
+    "curves.png",
+    "confusion.json",
+    "confusion.png",
+)
 """What one run writes in its folder: moved aside together, so a new run never mixes with an old one."""
 
 
@@ -56,11 +65,15 @@ def check_before_run(out: Path, *, resumed: bool, overwrite: bool) -> None:
     check_out_path(out)
     holder = _lock_holder(out)
     if holder is not None:
-        raise ConfigError(f"--out {out}: in use by another run (pid {holder}); wait for it or pick another --out")
+        raise ConfigError(
+            f"--out {out}: in use by another run (pid {holder}); wait for it or pick another --out"
+        )
     found = None if resumed else holds_results(out)
     if found and not overwrite:
-        raise ConfigError(f"--out {out} holds a run ({found}): continue it with --resume, pick another --out, "
-                          f"or pass --overwrite to move it into {out / PREVIOUS}/")
+        raise ConfigError(
+            f"--out {out} holds a run ({found}): continue it with --resume, pick another --out, "
+            f"or pass --overwrite to move it into {out / PREVIOUS}/"
+        )
 
 
 def _lock_holder(out: Path) -> str | None:
@@ -96,7 +109,9 @@ def claim(out: Path, *, resume: bool, overwrite: bool) -> Iterator[Path | None]:
         moved = None
         if not resume:
             if holds_results(out) and not overwrite:  # appeared since check_new_run
-                raise ConfigError(f"--out {out} holds a run ({holds_results(out)}); pass --overwrite or --resume")
+                raise ConfigError(
+                    f"--out {out} holds a run ({holds_results(out)}); pass --overwrite or --resume"
+                )
             moved = move_aside(out)
         yield moved
     finally:
@@ -117,7 +132,9 @@ def _acquire(out: Path) -> IO[str]:
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise ConfigError(f"--out {out}: in use by another run (pid {holder}); wait for it or pick another --out")
+        raise ConfigError(
+            f"--out {out}: in use by another run (pid {holder}); wait for it or pick another --out"
+        )
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
@@ -142,10 +159,25 @@ def move_aside(out: Path, names: tuple[str, ...] = RUN_FILES) -> Path | None:
     return target
 
 
-RESUMABLE_CHANGES = frozenset({
-    "epochs", "max_minutes", "patience", "max_bad_steps", "device", "bf16", "num_workers", "progress",
-    "download", "resume", "out", "config", "overwrite", "init_backbone", "data",
-})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "epochs",
+        "max_minutes",
+        "patience",
+        "max_bad_steps",
+        "device",
+        "bf16",
+        "num_workers",
+        "progress",
+        "download",
+        "resume",
+        "out",
+        "config",
+        "overwrite",
+        "init_backbone",
+        "data",
+    }
+)
 """Flags a resumed run may change: budget, hardware and where files are. ``data`` may move (the
 data it gives is compared through the meta); everything else shapes the data, model or optimisation."""
 
@@ -161,8 +193,10 @@ def check_resume_config(stored: dict, cfg: object, *, source: Path) -> None:
             continue
         new = getattr(cfg, name)
         if new != old:
-            raise ConfigError(f"--resume: --{name.replace('_', '-')} {new!r} differs from {source}'s {old!r}; "
-                              "a resumed run keeps its data, model and optimiser settings (start a new --out)")
+            raise ConfigError(
+                f"--resume: --{name.replace('_', '-')} {new!r} differs from {source}'s {old!r}; "
+                "a resumed run keeps its data, model and optimiser settings (start a new --out)"
+            )
 
 
 def check_resume_meta(stored: dict, fresh: dict, *, source: Path) -> None:
@@ -174,8 +208,10 @@ def check_resume_meta(stored: dict, fresh: dict, *, source: Path) -> None:
             continue
         old, new = stored.get(key), fresh.get(key)
         if not _same(old, new, torch):
-            raise ConfigError(f"--resume: the data now gives a different {key!r} than {source} was trained on; "
-                              "resume with the same data and flags, or start a new --out")
+            raise ConfigError(
+                f"--resume: the data now gives a different {key!r} than {source} was trained on; "
+                "resume with the same data and flags, or start a new --out"
+            )
 
 
 def _same(old: object, new: object, torch) -> bool:

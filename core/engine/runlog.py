@@ -2,6 +2,7 @@
 
 Named ``runlog`` rather than ``logging`` so it never shadows the standard library.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ class RunLog:
         if self._tb is not None:
             for key, value in record.items():
                 if key not in ("epoch", "step") and isinstance(value, (int, float)):
-                    self._tb.add_scalar(key.replace("val_", "val/").replace("train_", "train/"), value, record["step"])
+                    self._tb.add_scalar(
+                        key.replace("val_", "val/").replace("train_", "train/"), value, record["step"]
+                    )
             self._tb.flush()
 
     def step(self, step: int, loss: float, lr: float) -> None:
@@ -96,8 +99,15 @@ def write_confusion(matrix: list[list[int]], classes: Optional[Sequence[str]], o
         peak = max((max(row) for row in matrix), default=0) or 1
         for i, row in enumerate(matrix):
             for j, count in enumerate(row):
-                ax.text(j, i, str(count), ha="center", va="center",
-                        color="white" if count > peak / 2 else "black", fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    color="white" if count > peak / 2 else "black",
+                    fontsize=8,
+                )
     fig.tight_layout()
     fig.savefig(out_dir / "confusion.png", dpi=100)
     plt.close(fig)

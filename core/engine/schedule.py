@@ -1,4 +1,5 @@
 """AdamW with decoupled weight decay on matrices only, and a per-step LR schedule."""
+
 from __future__ import annotations
 
 import math
@@ -34,14 +35,24 @@ class LRSchedule:
         (0.1, 1.0, 0.0)
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, *, kind: str, total_steps: int, warmup_steps: int,
-                 warmup_fraction: float = 0.0):
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        *,
+        kind: str,
+        total_steps: int,
+        warmup_steps: int,
+        warmup_fraction: float = 0.0,
+    ):
         self.optimizer = optimizer
         self.kind = kind
         self.total_steps = max(int(total_steps), 0)
-        self.requested_warmup = round(warmup_fraction * self.total_steps) if warmup_fraction > 0 else int(warmup_steps)
-        self.warmup_steps = resolve_warmup(self.total_steps, warmup_steps=warmup_steps,
-                                           warmup_fraction=warmup_fraction)
+        self.requested_warmup = (
+            round(warmup_fraction * self.total_steps) if warmup_fraction > 0 else int(warmup_steps)
+        )
+        self.warmup_steps = resolve_warmup(
+            self.total_steps, warmup_steps=warmup_steps, warmup_fraction=warmup_fraction
+        )
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.step_count = 0
         self.budget_used = 0.0  # share of a time budget spent (Trainer with --lr-by-time); 0 = steps only
@@ -76,8 +87,14 @@ class LRSchedule:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
-                "base_lrs": list(self.base_lrs), "step_count": self.step_count, "budget_used": self.budget_used}
+        return {
+            "kind": self.kind,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "base_lrs": list(self.base_lrs),
+            "step_count": self.step_count,
+            "budget_used": self.budget_used,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.base_lrs = list(state["base_lrs"])

@@ -4,6 +4,7 @@ Every epoch's randomness (data order, dropout, augmentation) is a pure function
 of ``(seed, epoch)``: the Trainer reseeds at each epoch start, so a run resumed
 from an end-of-epoch checkpoint replays exactly what an uninterrupted run does.
 """
+
 from __future__ import annotations
 
 import random
@@ -67,8 +68,13 @@ def rng_state() -> dict[str, Any]:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
         "python": {"version": version, "state": list(internal), "gauss": gauss},
-        "numpy": {"name": str(name), "keys": keys.tolist(), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "name": str(name),
+            "keys": keys.tolist(),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():

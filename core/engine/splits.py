@@ -11,6 +11,7 @@ Example:
     >>> len(rest), len(carved), sorted(["a", "b"] * 5)[0]
     (8, 2, 'a')
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -39,8 +40,9 @@ def holdout(labels: Sequence, fraction: float, seed: int) -> tuple[np.ndarray, n
     carved_size = int(np.ceil(fraction * count))  # sklearn's own rounding of test_size
     if carved_size < 1 or carved_size >= count:
         raise DataError(f"split: {count} examples are too few to hold out a share of {fraction}")
-    rest, carved = train_test_split(np.arange(count), test_size=fraction, random_state=seed,
-                                    stratify=_stratify(labels, carved_size))
+    rest, carved = train_test_split(
+        np.arange(count), test_size=fraction, random_state=seed, stratify=_stratify(labels, carved_size)
+    )
     return np.sort(rest), np.sort(carved)
 
 
@@ -74,7 +76,9 @@ def held_out_test(labels: Sequence, cfg) -> tuple[np.ndarray, np.ndarray]:
 def no_cross_validation(cfg, data: str) -> None:
     """ConfigError when ``--cv`` is asked of data that comes with its own test split."""
     if cfg.cv:
-        raise ConfigError(f"--cv: {data} has an official test split; cross-validation is for data without one")
+        raise ConfigError(
+            f"--cv: {data} has an official test split; cross-validation is for data without one"
+        )
 
 
 def limit(labels: Sequence, n: int, seed: int) -> np.ndarray:
@@ -85,6 +89,10 @@ def limit(labels: Sequence, n: int, seed: int) -> np.ndarray:
         return np.arange(count)
     from sklearn.model_selection import train_test_split
 
-    kept, _ = train_test_split(np.arange(count), train_size=n, random_state=seed,
-                               stratify=_stratify(labels, count - n) if n >= 2 else None)
+    kept, _ = train_test_split(
+        np.arange(count),
+        train_size=n,
+        random_state=seed,
+        stratify=_stratify(labels, count - n) if n >= 2 else None,
+    )
     return np.sort(kept)

@@ -1,4 +1,5 @@
 """What a domain gives the Trainer. The Trainer knows nothing else about a domain."""
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,9 @@ def better(mode: str, new: float, best: float | None) -> bool:
     return new > best if mode == "max" else new < best
 
 
-def improves(mode: str, new: float, best: float | None, *, new_tie: float | None = None,
-             best_tie: float | None = None) -> bool:
+def improves(
+    mode: str, new: float, best: float | None, *, new_tie: float | None = None, best_tie: float | None = None
+) -> bool:
     """``better``, or an equal monitored value with a lower tie-break value.
 
     Example:

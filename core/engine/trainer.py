@@ -5,6 +5,7 @@ the optimizer, schedule, clipping, non-finite guard, evaluation, early stopping,
 checkpoints and logs. Each epoch's randomness is a pure function of (seed, epoch)
 (``core.engine.seeding``), so resuming from ``last.pt`` reproduces an uninterrupted run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,11 +23,11 @@ from core.engine import distributed
 from core.engine.averaging import RecentWeights
 from core.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from core.engine.config import RunConfig, config_to_dict
-from core.errors import RnnsuiteError
 from core.engine.runlog import RunLog, scalars
 from core.engine.schedule import LRSchedule, build_optimizer
 from core.engine.seeding import epoch_seed, rng_state, seed_everything, seed_loader_epoch, set_rng_state
 from core.engine.task import improves
+from core.errors import RnnsuiteError
 
 
 class NonFiniteError(RnnsuiteError):
@@ -42,9 +43,19 @@ class Trainer:
         >>> reason = trainer.fit(); test_metrics = trainer.test(test_loader)  # doctest: +SKIP
     """
 
-    def __init__(self, *, model: nn.Module, task: Any, cfg: RunConfig, train_loader: DataLoader,
-                 val_loader: DataLoader, device: torch.device | str = "cpu", out_dir: Optional[Path] = None,
-                 domain: str = "", meta: Optional[dict] = None):
+    def __init__(
+        self,
+        *,
+        model: nn.Module,
+        task: Any,
+        cfg: RunConfig,
+        train_loader: DataLoader,
+        val_loader: DataLoader,
+        device: torch.device | str = "cpu",
+        out_dir: Optional[Path] = None,
+        domain: str = "",
+        meta: Optional[dict] = None,
+    ):
         self.cfg, self.task, self.domain, self.meta = cfg, task, domain, meta or {}
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -54,15 +65,25 @@ class Trainer:
         self.train_loader, self.val_loader = train_loader, val_loader
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.optimizer = build_optimizer(self.model, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.schedule = LRSchedule(self.optimizer, kind=cfg.schedule, total_steps=cfg.epochs * _safe_len(train_loader),
-                                   warmup_steps=cfg.warmup_steps,
-                                   warmup_fraction=getattr(cfg, "warmup_fraction", 0.0))
+        self.schedule = LRSchedule(
+            self.optimizer,
+            kind=cfg.schedule,
+            total_steps=cfg.epochs * _safe_len(train_loader),
+            warmup_steps=cfg.warmup_steps,
+            warmup_fraction=getattr(cfg, "warmup_fraction", 0.0),
+        )
         self.epoch = 0  # completed epochs
         self.batch = 0  # batches done inside the current epoch (non-zero only after a mid-epoch stop)
         self.step = 0
         self.history: list[dict] = []
-        self.best: dict[str, Any] = {"metric": task.monitor, "mode": task.mode, "value": None, "epoch": 0,
-                                     "stale": 0, "metrics": {}}
+        self.best: dict[str, Any] = {
+            "metric": task.monitor,
+            "mode": task.mode,
+            "value": None,
+            "epoch": 0,
+            "stale": 0,
+            "metrics": {},
+        }
         self.skipped_steps = self.bad_in_row = 0
         self.train_seconds = 0.0
         self.partial = {"loss_sum": 0.0, "items": 0, "skipped": 0, "seconds": 0.0}
@@ -80,8 +101,11 @@ class Trainer:
         """Train until done; returns why it stopped: completed | early_stopping | time_budget | interrupted."""
         deadline = time.monotonic() + 60 * self.cfg.max_minutes if self.cfg.max_minutes else math.inf
         self._deadline = deadline
-        log = RunLog(self.out_dir, history=self.history, purge_step=self.step) \
-            if self.out_dir and distributed.is_main() else None
+        log = (
+            RunLog(self.out_dir, history=self.history, purge_step=self.step)
+            if self.out_dir and distributed.is_main()
+            else None
+        )
         try:
             while self.epoch < self.cfg.epochs:
                 finished = self._train_epoch(deadline, log)
@@ -125,10 +149,17 @@ class Trainer:
         self.model.load_state_dict(self.recent.average())
         val = self.evaluate(self.val_loader, desc="val averaged")
         tiebreak = getattr(self.task, "tiebreak", None)
-        used = improves(self.task.mode, float(val[self.task.monitor]), self.best["value"],
-                        new_tie=float(val[tiebreak]) if tiebreak else None, best_tie=self.best.get("tie"))
+        used = improves(
+            self.task.mode,
+            float(val[self.task.monitor]),
+            self.best["value"],
+            new_tie=float(val[tiebreak]) if tiebreak else None,
+            best_tie=self.best.get("tie"),
+        )
         if used:
-            self.best.update(value=float(val[self.task.monitor]), metrics=scalars(val), averaged=len(self.recent))
+            self.best.update(
+                value=float(val[self.task.monitor]), metrics=scalars(val), averaged=len(self.recent)
+            )
             self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.save("best.pt")
         return {"epochs": len(self.recent), "used": used, "val": scalars(val)}
@@ -143,12 +174,23 @@ class Trainer:
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         return {
-            "domain": self.domain, "config": config_to_dict(self.cfg), "meta": self.meta,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.schedule.state_dict(), "epoch": self.epoch, "batch": self.batch,
-            "mid_epoch": self.batch > 0, "step": self.step, "rng": rng_state(), "history": self.history,
-            "best": self.best, "skipped_steps": self.skipped_steps, "bad_in_row": self.bad_in_row,
-            "partial": dict(self.partial), "train_seconds": self.train_seconds,
+            "domain": self.domain,
+            "config": config_to_dict(self.cfg),
+            "meta": self.meta,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "mid_epoch": self.batch > 0,
+            "step": self.step,
+            "rng": rng_state(),
+            "history": self.history,
+            "best": self.best,
+            "skipped_steps": self.skipped_steps,
+            "bad_in_row": self.bad_in_row,
+            "partial": dict(self.partial),
+            "train_seconds": self.train_seconds,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -156,7 +198,11 @@ class Trainer:
         load_model_state(self.model, state["model"], source="resume checkpoint")
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["scheduler"])
-        self.epoch, self.batch, self.step = int(state["epoch"]), int(state.get("batch", 0)), int(state["step"])
+        self.epoch, self.batch, self.step = (
+            int(state["epoch"]),
+            int(state.get("batch", 0)),
+            int(state["step"]),
+        )
         self.history, self.best = list(state["history"]), dict(state["best"])
         self.skipped_steps, self.bad_in_row = int(state["skipped_steps"]), int(state["bad_in_row"])
         self.partial, self.train_seconds = dict(state["partial"]), float(state["train_seconds"])
@@ -179,8 +225,14 @@ class Trainer:
             set_rng_state(self._resume_rng)
             self._resume_rng = None
         self.model.train()
-        bar = tqdm(batches, total=_safe_len(self.train_loader) or None, initial=self.batch,
-                   desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", leave=False, disable=not self.cfg.progress)
+        bar = tqdm(
+            batches,
+            total=_safe_len(self.train_loader) or None,
+            initial=self.batch,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+            leave=False,
+            disable=not self.cfg.progress,
+        )
         for batch in bar:
             started = time.perf_counter()
             self._train_step(batch)
@@ -203,7 +255,8 @@ class Trainer:
         value = float(loss.detach())
         if distributed.active():  # global mean loss/items and agreed stop flags: every rank decides alike
             loss, value, items, self._agreed_signal, self._agreed_late = distributed.sync_step(
-                loss, value, items, signum=self.stop_signal or 0, late=time.monotonic() > self._deadline)
+                loss, value, items, signum=self.stop_signal or 0, late=time.monotonic() > self._deadline
+            )
             self.stop_signal = self.stop_signal or self._agreed_signal or None
         if not math.isfinite(value):
             return self._skip(f"loss={value}")
@@ -228,19 +281,30 @@ class Trainer:
         self.partial["skipped"] += 1
         self.bad_in_row += 1
         if self.bad_in_row >= self.cfg.max_bad_steps:
-            raise NonFiniteError(f"stopped at step {self.step}: {self.bad_in_row} non-finite steps in a row "
-                                 f"(last {what}); try a lower --lr or --clip-norm")
+            raise NonFiniteError(
+                f"stopped at step {self.step}: {self.bad_in_row} non-finite steps in a row "
+                f"(last {what}); try a lower --lr or --clip-norm"
+            )
 
     def _end_epoch(self, log: Optional[RunLog]) -> None:
         started = time.perf_counter()
-        val = distributed.from_main(lambda: self.evaluate(self.val_loader, desc="val"))  # exact: full set on rank 0
+        val = distributed.from_main(
+            lambda: self.evaluate(self.val_loader, desc="val")
+        )  # exact: full set on rank 0
         if self.task.monitor not in val:
-            raise RnnsuiteError(f"task monitor {self.task.monitor!r} is not in validation metrics {sorted(scalars(val))}")
-        record = {"epoch": self.epoch + 1, "step": self.step, "train_loss": self._epoch_loss(),
-                  **{f"val_{k}": v for k, v in scalars(val).items()},
-                  "seconds": round(self.partial["seconds"] + time.perf_counter() - started, 3),
-                  "samples_per_s": round(self._throughput(), 1), "lr": self.schedule.get_last_lr()[0],
-                  "skipped_steps": self.partial["skipped"]}
+            raise RnnsuiteError(
+                f"task monitor {self.task.monitor!r} is not in validation metrics {sorted(scalars(val))}"
+            )
+        record = {
+            "epoch": self.epoch + 1,
+            "step": self.step,
+            "train_loss": self._epoch_loss(),
+            **{f"val_{k}": v for k, v in scalars(val).items()},
+            "seconds": round(self.partial["seconds"] + time.perf_counter() - started, 3),
+            "samples_per_s": round(self._throughput(), 1),
+            "lr": self.schedule.get_last_lr()[0],
+            "skipped_steps": self.partial["skipped"],
+        }
         if self.batch < _safe_len(self.train_loader):
             record["partial_epoch_batches"] = self.batch
         self.train_seconds += self.partial["seconds"]
@@ -268,7 +332,9 @@ class Trainer:
 
     def _budget_used(self) -> float:
         """Share of --max-minutes spent, when --lr-by-time lets the LR schedule follow the clock (else 0)."""
-        if not (getattr(self.cfg, "lr_by_time", False) and self.cfg.max_minutes and math.isfinite(self._deadline)):
+        if not (
+            getattr(self.cfg, "lr_by_time", False) and self.cfg.max_minutes and math.isfinite(self._deadline)
+        ):
             return 0.0
         return 1.0 - (self._deadline - time.monotonic()) / (60 * self.cfg.max_minutes)
 

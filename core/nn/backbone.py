@@ -13,14 +13,15 @@ Example:
     >>> tuple(out.shape), tuple(state.shape), float(out[1, 2:].detach().abs().sum())
     ((3, 5, 32), (4, 3, 16), 0.0)
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from core.errors import ConfigError
 from core.nn.cells import CELL_REGISTRY
 from core.nn.cells.fused import FusedLayer, fused_stack
-from core.errors import ConfigError
 from core.nn.sequence import lengths_to_mask, reverse_within_lengths
 
 CELLS: tuple[str, ...] = tuple(CELL_REGISTRY)
@@ -39,20 +40,36 @@ class Backbone(nn.Module):
     tensor, or a tuple of two for LSTM (h, c); index = layer * num_directions + direction.
     """
 
-    def __init__(self, *, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0, layer_norm: bool = False,
-                 residual: bool = False, **cell_options):
+    def __init__(
+        self,
+        *,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        layer_norm: bool = False,
+        residual: bool = False,
+        **cell_options,
+    ):
         super().__init__()
         if cell not in CELL_REGISTRY:
             raise ConfigError(f"cell: unknown cell {cell!r} (choose from {', '.join(CELL_REGISTRY)})")
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             _check_positive_int(name, value)
         if not 0.0 <= float(dropout) < 1.0:
             raise ConfigError(f"dropout: must be in [0, 1), got {dropout!r}")
         spec = CELL_REGISTRY[cell]
         unknown = sorted(set(cell_options) - set(spec.options))
         if unknown:
-            raise ConfigError(f"{unknown[0]}: not an option of cell {cell!r} (options: {', '.join(spec.options) or 'none'})")
+            raise ConfigError(
+                f"{unknown[0]}: not an option of cell {cell!r} (options: {', '.join(spec.options) or 'none'})"
+            )
         self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.num_directions = num_layers, 2 if bidirectional else 1
         self.dropout, self.layer_norm, self.residual = float(dropout), layer_norm, residual
@@ -61,18 +78,25 @@ class Backbone(nn.Module):
         self.layers = nn.ModuleList()
         for i in range(num_layers):
             size_in = input_size if i == 0 else self.output_size
-            self.layers.append(nn.ModuleList(
-                spec.build(input_size=size_in, hidden_size=hidden_size, **cell_options)
-                for _ in range(self.num_directions)))
-        self.norms = nn.ModuleList(nn.LayerNorm(self.output_size) for _ in range(num_layers)) if layer_norm else None
+            self.layers.append(
+                nn.ModuleList(
+                    spec.build(input_size=size_in, hidden_size=hidden_size, **cell_options)
+                    for _ in range(self.num_directions)
+                )
+            )
+        self.norms = (
+            nn.ModuleList(nn.LayerNorm(self.output_size) for _ in range(num_layers)) if layer_norm else None
+        )
         self.drop = nn.Dropout(self.dropout)
         flat = [layer for pair in self.layers for layer in pair]
-        self._fusable = (not layer_norm and not residual and all(isinstance(m, FusedLayer) for m in flat))
+        self._fusable = not layer_norm and not residual and all(isinstance(m, FusedLayer) for m in flat)
         self.trace: list | None = None  # a list: run step by step, record h_t (core.tools.diagnostics)
 
     def extra_repr(self) -> str:
-        return (f"cell={self.cell!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
-                f"num_layers={self.num_layers}, bidirectional={self.num_directions == 2}")
+        return (
+            f"cell={self.cell!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
+            f"num_layers={self.num_layers}, bidirectional={self.num_directions == 2}"
+        )
 
     def forward(self, x: Tensor, lengths: Tensor, state=None):
         if x.dim() != 3 or x.shape[-1] != self.input_size:
@@ -84,8 +108,14 @@ class Backbone(nn.Module):
         full = batch == 0 or bool((lengths == steps).all())
         if full and self._fusable and self.trace is None and self._torch_kernels(x):
             flat = [layer for pair in self.layers for layer in pair]
-            out, state = fused_stack(flat, x, state, bidirectional=self.num_directions == 2,
-                                     dropout=self.dropout, training=self.training)
+            out, state = fused_stack(
+                flat,
+                x,
+                state,
+                bidirectional=self.num_directions == 2,
+                dropout=self.dropout,
+                training=self.training,
+            )
             return out, lengths, state
         out, state = self._layer_by_layer(x, None if full else lengths, state)
         if not full:
@@ -129,7 +159,7 @@ class Backbone(nn.Module):
         outputs, states = [], []
         for t in range(x.shape[1]):
             step_lengths = None if lengths is None else (lengths - t).clamp(0, 1)  # 0 once finished
-            _, state = layer(x[:, t:t + 1], step_lengths, state)
+            _, state = layer(x[:, t : t + 1], step_lengths, state)
             h = state[0] if isinstance(state, tuple) else state  # h_t (B, H)
             # every cell's output at t is h_t; reading it from the state tensor routes the
             # head's gradient and the next step's through the one recorded tensor
@@ -158,18 +188,42 @@ class Backbone(nn.Module):
         return torch.stack(finals)  # (L*D, B, H)
 
 
-def build_backbone(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
-                   bidirectional: bool = False, dropout: float = 0.0, layer_norm: bool = False,
-                   residual: bool = False, **cell_options) -> Backbone:
+def build_backbone(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    layer_norm: bool = False,
+    residual: bool = False,
+    **cell_options,
+) -> Backbone:
     """Build a backbone of ``cell`` (one of ``core.CELLS``); bad names/sizes raise ConfigError."""
-    return Backbone(cell=cell, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
-                    bidirectional=bidirectional, dropout=dropout, layer_norm=layer_norm,
-                    residual=residual, **cell_options)
+    return Backbone(
+        cell=cell,
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        layer_norm=layer_norm,
+        residual=residual,
+        **cell_options,
+    )
 
 
 def backbone_from_config(cfg, input_size: int) -> Backbone:
     """Backbone from a RunConfig's cell/hidden/layers/bidirectional/dropout/layer_norm/residual."""
-    return build_backbone(cfg.cell, input_size, cfg.hidden, num_layers=cfg.layers,
-                          bidirectional=cfg.bidirectional, dropout=cfg.dropout,
-                          layer_norm=cfg.layer_norm, residual=cfg.residual,
-                          **(getattr(cfg, "cell_options", None) or {}))
+    return build_backbone(
+        cfg.cell,
+        input_size,
+        cfg.hidden,
+        num_layers=cfg.layers,
+        bidirectional=cfg.bidirectional,
+        dropout=cfg.dropout,
+        layer_norm=cfg.layer_norm,
+        residual=cfg.residual,
+        **(getattr(cfg, "cell_options", None) or {}),
+    )

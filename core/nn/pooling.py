@@ -6,6 +6,7 @@ Example:
     >>> pool(torch.tensor([[[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]]]), torch.tensor([2])).tolist()
     [[2.0, 3.0]]
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,9 @@ class Pooling(nn.Module):
         if kind not in POOLING_KINDS:
             raise ConfigError(f"pooling: unknown kind {kind!r} (choose from {', '.join(POOLING_KINDS)})")
         if num_directions not in (1, 2) or input_size % num_directions:
-            raise ConfigError(f"num_directions: must be 1 or 2 and divide input_size {input_size}, got {num_directions}")
+            raise ConfigError(
+                f"num_directions: must be 1 or 2 and divide input_size {input_size}, got {num_directions}"
+            )
         self.kind, self.input_size, self.num_directions = kind, input_size, num_directions
         self.output_size = input_size
         if kind == "attention":

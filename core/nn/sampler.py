@@ -10,6 +10,7 @@ Example:
     >>> list(s)
     [[1, 3], [4, 2], [0, 5]]
 """
+
 from __future__ import annotations
 
 import random
@@ -27,9 +28,19 @@ class BucketBatchSampler(Sampler[list[int]]):
     reshuffles reproducibly (seed + epoch), the same on every replica.
     """
 
-    def __init__(self, lengths: list[int], batch_size: int, *, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False, max_tokens: int | None = None, num_replicas: int = 1,
-                 rank: int = 0, pool_batches: int = 50):
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        max_tokens: int | None = None,
+        num_replicas: int = 1,
+        rank: int = 0,
+        pool_batches: int = 50,
+    ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size: must be a positive integer, got {batch_size!r}")
         if max_tokens is not None and max_tokens < 1:
@@ -70,7 +81,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         pool = self.batch_size * self.pool_batches
         batches = []
         for start in range(0, len(order), pool):
-            chunk = sorted(order[start:start + pool], key=lambda i: self.lengths[i])
+            chunk = sorted(order[start : start + pool], key=lambda i: self.lengths[i])
             batches.extend(self._cut(chunk))
         rng.shuffle(batches)
         return batches
@@ -80,10 +91,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.num_replicas == 1:
             return batches
         # equal share per replica: drop the remainder (drop_last) or repeat from the start
-        per_replica = len(batches) // self.num_replicas if self.drop_last else -(-len(batches) // self.num_replicas)
+        per_replica = (
+            len(batches) // self.num_replicas if self.drop_last else -(-len(batches) // self.num_replicas)
+        )
         total = per_replica * self.num_replicas
         padded = (batches * (total // max(len(batches), 1) + 1))[:total] if batches else []
-        return padded[self.rank:total:self.num_replicas]
+        return padded[self.rank : total : self.num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self._my_batches())

@@ -3,6 +3,7 @@
 Lengths are absolute integer counts (never fractions). Masks are derived from
 lengths at the point of use; nothing stores a mask beside the lengths.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

@@ -13,6 +13,7 @@
 DOMAIN is an installed domain name or ``package.module:ATTR`` for one not registered yet.
 Each subcommand parses its own flags (tyro); ``rnnsuite train vision --help`` lists them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,10 +24,13 @@ from typing import Callable, Optional, Sequence
 from core.engine.domain import ENTRY_POINT_GROUP, Domain
 from core.errors import ConfigError, RnnsuiteError
 
-HOOKS = {"compare": "core.tools.compare:main", "diagnose": "core.tools.diagnostics:main",
-         "eval": "core.tools.eval:main",
-         "export": "core.tools.export:main",
-         "serve": "core.tools.serve.cli:main"}
+HOOKS = {
+    "compare": "core.tools.compare:main",
+    "diagnose": "core.tools.diagnostics:main",
+    "eval": "core.tools.eval:main",
+    "export": "core.tools.export:main",
+    "serve": "core.tools.serve.cli:main",
+}
 
 
 def find_domain(name: str) -> Domain:

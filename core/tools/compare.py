@@ -9,6 +9,7 @@ Example:
     rnnsuite compare --preset quick --out runs/compare-quick
     rnnsuite compare --grid my_grid.yaml --out runs/mine
 """
+
 from __future__ import annotations
 
 import json
@@ -34,14 +35,29 @@ PRESETS: dict[str, dict] = {
     # about 5 minutes on 2 CPU cores: embedded data, tiny models, a per-run time budget
     # (epochs 0 = each recipe's own epochs; the minutes budget is the same for all). One seed:
     # two would double the grid past the few-minute budget of `make run`.
-    "quick": {"cells": ["rnn", "lstm", "gru", "mingru"], "hidden": [64], "epochs": 0, "seeds": 1,
-              "max_minutes": 0.25, "args": "quick_args",
-              "recipes": {"vision": "vision/digits-quick", "nlp": "nlp/toy-quick",
-                          "speech": "speech/tts-digits-quick"}},
+    "quick": {
+        "cells": ["rnn", "lstm", "gru", "mingru"],
+        "hidden": [64],
+        "epochs": 0,
+        "seeds": 1,
+        "max_minutes": 0.25,
+        "args": "quick_args",
+        "recipes": {
+            "vision": "vision/digits-quick",
+            "nlp": "nlp/toy-quick",
+            "speech": "speech/tts-digits-quick",
+        },
+    },
     # real data under $RNNSUITE_DATA; hours on CPU
-    "full": {"cells": ["rnn", "lstm", "gru", "indrnn", "mingru"], "hidden": [128], "epochs": 15, "seeds": 3,
-             "max_minutes": 30.0, "args": "full_args",
-             "recipes": {"vision": "vision/mnist", "nlp": "nlp/sst2", "speech": "speech/fsdd-strings"}},
+    "full": {
+        "cells": ["rnn", "lstm", "gru", "indrnn", "mingru"],
+        "hidden": [128],
+        "epochs": 15,
+        "seeds": 3,
+        "max_minutes": 30.0,
+        "args": "full_args",
+        "recipes": {"vision": "vision/mnist", "nlp": "nlp/sst2", "speech": "speech/fsdd-strings"},
+    },
 }
 """A domain's runs start from its preset recipe when recipes/ holds it, else from Domain.quick_args/full_args."""
 
@@ -126,9 +142,14 @@ def check_plan(plan: dict, installed: dict[str, Domain], *, source: str) -> None
     _check_names(plan.get("domains") or [], sorted(installed), f"{where} 'domains'", "installed domain names")
     _check_names(plan.get("cells"), list(CELLS), f"{where} 'cells'", "cell names", required=True)
     hidden = plan.get("hidden")
-    if not isinstance(hidden, list) or not hidden or \
-            not all(isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_HIDDEN for h in hidden):
-        raise ConfigError(f"{where} 'hidden' must be a list of widths between 1 and {MAX_HIDDEN}, got {hidden!r}")
+    if (
+        not isinstance(hidden, list)
+        or not hidden
+        or not all(isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_HIDDEN for h in hidden)
+    ):
+        raise ConfigError(
+            f"{where} 'hidden' must be a list of widths between 1 and {MAX_HIDDEN}, got {hidden!r}"
+        )
     epochs, minutes = plan.get("epochs", 0), plan.get("max_minutes", 0)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ConfigError(f"{where} 'epochs' must be a whole number >= 0, got {epochs!r}")
@@ -139,7 +160,9 @@ def check_plan(plan: dict, installed: dict[str, Domain], *, source: str) -> None
     _check_flags(plan.get("extra", []), f"{where} 'extra'")
     domain_args = plan.get("domain_args") or {}
     if not isinstance(domain_args, dict):
-        raise ConfigError(f"{where} 'domain_args' must map a domain name to a list of flags, got {domain_args!r}")
+        raise ConfigError(
+            f"{where} 'domain_args' must map a domain name to a list of flags, got {domain_args!r}"
+        )
     _check_names(list(domain_args), sorted(installed), f"{where} 'domain_args'", "installed domain names")
     plan["domain_args"] = domain_args
     for name, flags in domain_args.items():
@@ -147,7 +170,11 @@ def check_plan(plan: dict, installed: dict[str, Domain], *, source: str) -> None
 
 
 def _check_names(values: object, known: list[str], where: str, what: str, *, required: bool = False) -> None:
-    if not isinstance(values, list) or (required and not values) or not all(isinstance(v, str) for v in values):
+    if (
+        not isinstance(values, list)
+        or (required and not values)
+        or not all(isinstance(v, str) for v in values)
+    ):
         raise ConfigError(f"{where} must be a list of {what}, got {values!r}")
     unknown = [v for v in values if v not in known]
     if unknown:
@@ -155,8 +182,9 @@ def _check_names(values: object, known: list[str], where: str, what: str, *, req
 
 
 def _check_flags(flags: object, where: str) -> None:
-    if not isinstance(flags, list) or not all(isinstance(f, (str, int, float)) and not isinstance(f, bool)
-                                              for f in flags):
+    if not isinstance(flags, list) or not all(
+        isinstance(f, (str, int, float)) and not isinstance(f, bool) for f in flags
+    ):
         raise ConfigError(f"{where} must be a list of command-line words (or one string), got {flags!r}")
 
 
@@ -169,10 +197,22 @@ def _read_grid_file(path: str) -> dict:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         reason = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"compare: cannot read grid file {path}: not valid YAML ({where}{reason})") from None
+        raise ConfigError(
+            f"compare: cannot read grid file {path}: not valid YAML ({where}{reason})"
+        ) from None
     if not isinstance(grid, dict):
         raise ConfigError(f"compare: grid file {path} must hold a mapping")
-    allowed = {"domains", "cells", "hidden", "epochs", "max_minutes", "extra", "domain_args", "seeds", "recipes"}
+    allowed = {
+        "domains",
+        "cells",
+        "hidden",
+        "epochs",
+        "max_minutes",
+        "extra",
+        "domain_args",
+        "seeds",
+        "recipes",
+    }
     unknown = set(grid) - allowed
     if unknown:
         raise ConfigError(f"compare: grid file {path}: unknown field(s) {sorted(unknown)}")
@@ -206,12 +246,22 @@ def _domain_runs(name: str, domain: Domain, plan: dict, cfg: CompareConfig, out:
             for seed in seeds:
                 label = f"{cell}-h{hidden}" + (f"-s{seed}" if len(seeds) > 1 else "")
                 args = base + budget + ["--seed", str(seed), "--cell", cell, "--hidden", str(hidden)] + extra
-                runs.append(RunSpec(name, label, args, out / name / label, cell=cell, hidden=int(hidden), seed=seed))
+                runs.append(
+                    RunSpec(name, label, args, out / name / label, cell=cell, hidden=int(hidden), seed=seed)
+                )
     if cfg.baselines and domain.run_baseline is not None and domain.baseline_name:
         run_out = out / name / f"baseline-{domain.baseline_name}"
         args = base + ["--baseline", domain.baseline_name, "--seed", str(cfg.seed), "--no-progress"] + extra
-        runs.append(RunSpec(name, f"baseline-{domain.baseline_name}", args, run_out,
-                            baseline=domain.baseline_name, seed=cfg.seed))
+        runs.append(
+            RunSpec(
+                name,
+                f"baseline-{domain.baseline_name}",
+                args,
+                run_out,
+                baseline=domain.baseline_name,
+                seed=cfg.seed,
+            )
+        )
     return runs
 
 
@@ -236,7 +286,11 @@ def execute(run: RunSpec) -> dict:
     seconds = time.time() - started
     if code == 0 and (run.out / "final.json").exists():
         return {"status": "ok", "seconds": seconds, "note": "resumed" if resumed else ""}
-    return {"status": "failed", "seconds": seconds, "note": f"exit {code}: {_last_line(run.out / 'train.log')}"}
+    return {
+        "status": "failed",
+        "seconds": seconds,
+        "note": f"exit {code}: {_last_line(run.out / 'train.log')}",
+    }
 
 
 def _last_line(log: Path) -> str:
@@ -265,8 +319,11 @@ def run_grid(cfg: CompareConfig) -> Path:
             continue
         print(f"[{index}/{len(runs)}] {label} ...", flush=True)
         results[label] = execute(run)
-        print(f"[{index}/{len(runs)}] {label}: {results[label]['status']} "
-              f"({results[label]['seconds']:.0f}s) {results[label]['note']}", flush=True)
+        print(
+            f"[{index}/{len(runs)}] {label}: {results[label]['status']} "
+            f"({results[label]['seconds']:.0f}s) {results[label]['note']}",
+            flush=True,
+        )
         _write_status(status_path, cfg, plan, runs, results)
     _write_status(status_path, cfg, plan, runs, results)
     if not cfg.report_only:  # the report reads the timing, it never measures

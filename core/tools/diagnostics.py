@@ -17,6 +17,7 @@ Example:
     >>> len(curve["norm"]), curve["cell"]
     (30, 'gru')
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,7 +79,10 @@ def hidden_gradient_norms(model: nn.Module, batch: SequenceBatch, loss_fn: LossF
     offset = 0
     for record in records:
         count = len(record["states"])
-        chunk = [torch.zeros_like(h) if g is None else g for g, h in zip(grads[offset:offset + count], record["states"])]
+        chunk = [
+            torch.zeros_like(h) if g is None else g
+            for g, h in zip(grads[offset : offset + count], record["states"])
+        ]
         offset += count
         g = torch.stack(chunk, dim=1).detach()  # (B, T, H)
         if record["direction"] == 1:  # step s of the reversed stream is time length-1-s
@@ -88,8 +92,13 @@ def hidden_gradient_norms(model: nn.Module, batch: SequenceBatch, loss_fn: LossF
     curves = {f"layer{i}": _masked_mean_over_batch(sq.sqrt(), lengths) for i, sq in sorted(per_layer.items())}
     top = curves[f"layer{max(per_layer)}"]
     last = int(lengths.min()) - 1
-    return {"cell": backbones[0].cell, "steps": len(top), "norm": top, "per_layer": curves,
-            "first_over_last": top[0] / top[last] if top[last] > 0 else float("inf")}
+    return {
+        "cell": backbones[0].cell,
+        "steps": len(top),
+        "norm": top,
+        "per_layer": curves,
+        "first_over_last": top[0] / top[last] if top[last] > 0 else float("inf"),
+    }
 
 
 def adding_problem(batch: int, steps: int, *, generator: torch.Generator) -> SequenceBatch:
@@ -136,8 +145,17 @@ def _cell_options(cell: str, init: str, steps: int) -> dict:
     return chosen
 
 
-def diagnose_cells(cells: list[str], *, steps: int = 200, batch: int = 32, hidden: int = 64,
-                   layers: int = 1, init: str = "auto", seed: int = 0, progress: bool = True) -> dict:
+def diagnose_cells(
+    cells: list[str],
+    *,
+    steps: int = 200,
+    batch: int = 32,
+    hidden: int = 64,
+    layers: int = 1,
+    init: str = "auto",
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """dLoss/dh_t curves at initialisation on the adding problem, one per cell (same batch)."""
     from tqdm import tqdm
 
@@ -151,8 +169,16 @@ def diagnose_cells(cells: list[str], *, steps: int = 200, batch: int = 32, hidde
         torch.manual_seed(seed)
         model = AddingModel(cell=cell, hidden=hidden, layers=layers, **options)
         curves[cell] = hidden_gradient_norms(model, data, adding_loss) | {"options": options}
-    return {"task": "adding", "steps": steps, "batch": batch, "hidden": hidden, "layers": layers,
-            "init": init, "seed": seed, "curves": curves}
+    return {
+        "task": "adding",
+        "steps": steps,
+        "batch": batch,
+        "hidden": hidden,
+        "layers": layers,
+        "init": init,
+        "seed": seed,
+        "curves": curves,
+    }
 
 
 def plot_curves(result: dict, path: Path) -> None:
@@ -172,8 +198,10 @@ def plot_curves(result: dict, path: Path) -> None:
     for ax in (raw, rel):
         ax.grid(True, which="both", alpha=0.3)
     rel.legend()
-    fig.suptitle(f"Gradient reaching each step: {result['task']} problem, T={result['steps']}, "
-                 f"init={result['init']}, at initialisation")
+    fig.suptitle(
+        f"Gradient reaching each step: {result['task']} problem, T={result['steps']}, "
+        f"init={result['init']}, at initialisation"
+    )
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -186,12 +214,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--init", default="auto", choices=INIT_SCHEMES,
-                   help="weight init; 'chrono' gives gated cells memories up to T steps")
+    p.add_argument(
+        "--init",
+        default="auto",
+        choices=INIT_SCHEMES,
+        help="weight init; 'chrono' gives gated cells memories up to T steps",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--throughput", action="store_true",
-                   help="instead: time each cell's forward+backward against T, write OUT/throughput.json")
+    p.add_argument(
+        "--throughput",
+        action="store_true",
+        help="instead: time each cell's forward+backward against T, write OUT/throughput.json",
+    )
     return p
 
 
@@ -205,8 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         cells = [c.strip() for c in args.cells.split(",") if c.strip()]
         if args.throughput:
             return _throughput(cells, Path(args.out), hidden=args.hidden, batch=args.batch)
-        result = diagnose_cells(cells, steps=args.steps, batch=args.batch, hidden=args.hidden,
-                                layers=args.layers, init=args.init, seed=args.seed, progress=not args.no_progress)
+        result = diagnose_cells(
+            cells,
+            steps=args.steps,
+            batch=args.batch,
+            hidden=args.hidden,
+            layers=args.layers,
+            init=args.init,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
     except RnnsuiteError as exc:
         print(f"rnnsuite diagnose: {exc}", file=sys.stderr)
         return 2
@@ -217,8 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'cell':<10} {'|g| t=0':>10} {'|g| t=T-1':>10} {'log10 first/last':>17}")
     for cell, curve in result["curves"].items():
         ratio = curve["first_over_last"]
-        print(f"{cell:<10} {curve['norm'][0]:>10.2e} {curve['norm'][-1]:>10.2e} "
-              f"{math.log10(ratio) if ratio > 0 else float('-inf'):>17.1f}")
+        print(
+            f"{cell:<10} {curve['norm'][0]:>10.2e} {curve['norm'][-1]:>10.2e} "
+            f"{math.log10(ratio) if ratio > 0 else float('-inf'):>17.1f}"
+        )
     print(f"wrote {out / 'gradients.json'} and {out / 'gradients.png'}")
     return 0
 

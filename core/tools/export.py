@@ -14,6 +14,7 @@ torch's fused LSTM/GRU/RNN kernels become ONNX's LSTM/GRU/RNN operators
 Serving with onnxruntime (``rnnsuite serve --backend onnxruntime``) goes through
 ``load_onnx_predictor`` (core.tools.onnx_backend).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,9 @@ def input_spec(model: nn.Module) -> tuple[str, int]:
     raise ConfigError(f"{type(model).__name__}: found neither an embedding, a conv nor a backbone to feed")
 
 
-def example_batch(spec: tuple[str, int], lengths: list[int], *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def example_batch(
+    spec: tuple[str, int], lengths: list[int], *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random inputs padded to the longest of ``lengths``; padding is 0 (the pad id for text)."""
     kind, size = spec
     generator = torch.Generator().manual_seed(seed)
@@ -111,13 +114,21 @@ def export_onnx(checkpoint: str | Path, out: str | Path | None = None) -> tuple[
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
-        write_graph(model, Path(tmp), metadata={"rnnsuite.domain": domain.name,
-                                                "rnnsuite.checkpoint": str(checkpoint.resolve()),
-                                                "rnnsuite.checkpoint_sha256": file_sha256(checkpoint)})
+        write_graph(
+            model,
+            Path(tmp),
+            metadata={
+                "rnnsuite.domain": domain.name,
+                "rnnsuite.checkpoint": str(checkpoint.resolve()),
+                "rnnsuite.checkpoint_sha256": file_sha256(checkpoint),
+            },
+        )
         worst = parity(model, Path(tmp))
         if not worst <= TOLERANCE:
-            raise CheckpointError(f"{checkpoint}: the ONNX graph differs from the PyTorch model by {worst:.2e} "
-                                  f"(> {TOLERANCE:.0e}); not written")
+            raise CheckpointError(
+                f"{checkpoint}: the ONNX graph differs from the PyTorch model by {worst:.2e} "
+                f"(> {TOLERANCE:.0e}); not written"
+            )
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -132,14 +143,22 @@ def write_graph(model: nn.Module, path: Path, *, metadata: dict[str, str]) -> No
     spec = input_spec(model)
     inputs, lengths = example_batch(spec, [7, 3, 5])
     with torch.inference_mode():
-        names = ["logits", "out_lengths"][:len(as_tuple(twin(inputs, lengths)))]
+        names = ["logits", "out_lengths"][: len(as_tuple(twin(inputs, lengths)))]
     axes = {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}
     if len(names) > 1:  # per-frame outputs: time axis too
         axes.update(logits={0: "batch", 1: "frames"}, out_lengths={0: "batch"})
     with warnings.catch_warnings():  # tracer notes about shapes read as Python values
         warnings.simplefilter("ignore")
-        torch.onnx.export(twin, (inputs, lengths), str(path), dynamo=False, opset_version=OPSET,
-                          input_names=["inputs", "lengths"], output_names=names, dynamic_axes=axes)
+        torch.onnx.export(
+            twin,
+            (inputs, lengths),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["inputs", "lengths"],
+            output_names=names,
+            dynamic_axes=axes,
+        )
     graph = onnx.load(str(path))
     for key, value in metadata.items():
         graph.metadata_props.add(key=key, value=value)
@@ -148,14 +167,18 @@ def write_graph(model: nn.Module, path: Path, *, metadata: dict[str, str]) -> No
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rnnsuite export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="an rnnsuite checkpoint (RUN/checkpoints/best.pt)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="an rnnsuite checkpoint (RUN/checkpoints/best.pt)"
+    )
     parser.add_argument("--format", default="onnx", choices=["onnx"])
     parser.add_argument("--out", default=None, help="output file (default: the checkpoint with .onnx)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     path, worst = export_onnx(args.checkpoint, args.out)  # RnnsuiteError: one line from the CLI
     size_kb = path.stat().st_size / 1024
-    print(f"wrote {path} ({size_kb:.0f} KiB); onnxruntime vs torch on padded batches of mixed lengths: "
-          f"max abs diff {worst:.1e}")
+    print(
+        f"wrote {path} ({size_kb:.0f} KiB); onnxruntime vs torch on padded batches of mixed lengths: "
+        f"max abs diff {worst:.1e}"
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ Example:
     predictor = load_onnx_predictor("runs/sst2/checkpoints/best.pt")
     predictor.predict(["a gorgeous film"])[0]["label"]
 """
+
 from __future__ import annotations
 
 import os
@@ -87,16 +88,22 @@ def load_onnx_predictor(checkpoint_or_onnx: str | Path, *, threads: int | None =
     if path.suffix == ".onnx":
         onnx_path, recorded = path, onnx_metadata(path).get("rnnsuite.checkpoint")
         if not recorded:
-            raise CheckpointError(f"{path} has no rnnsuite.checkpoint metadata (not written by `rnnsuite export`)")
+            raise CheckpointError(
+                f"{path} has no rnnsuite.checkpoint metadata (not written by `rnnsuite export`)"
+            )
         checkpoint = Path(recorded)
         if not checkpoint.is_file():
-            raise CheckpointError(f"{path}: the checkpoint it was exported from ({checkpoint}) is gone; "
-                                  "its vocabulary and features live there")
+            raise CheckpointError(
+                f"{path}: the checkpoint it was exported from ({checkpoint}) is gone; "
+                "its vocabulary and features live there"
+            )
     else:
         checkpoint, onnx_path = path, export_for(path)
     domain_name = onnx_metadata(onnx_path).get("rnnsuite.domain")
     if not domain_name:
-        raise CheckpointError(f"{onnx_path} was not written by `rnnsuite export` (no rnnsuite.domain metadata)")
+        raise CheckpointError(
+            f"{onnx_path} was not written by `rnnsuite export` (no rnnsuite.domain metadata)"
+        )
     domain = find_domain(domain_name)
     loader = getattr(domain, "load_predictor", None)
     if loader is None:

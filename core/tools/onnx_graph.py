@@ -16,6 +16,7 @@ A layer whose recurrence is a Python loop over time (elman_ref, indrnn, and minG
 in sequential mode) is taken through a graph form when one exists (the log-space scan of
 minGRU/minLSTM), else refused with one line naming the cell.
 """
+
 from __future__ import annotations
 
 import copy
@@ -86,8 +87,10 @@ def check_exportable(backbone: Backbone) -> None:
     """ConfigError (one line) for a cell with no loop-free graph form."""
     if backbone.cell in GRAPH_CELLS:
         return
-    raise ConfigError(f"cell {backbone.cell!r} cannot be exported to ONNX: its recurrence is a Python loop "
-                      f"over time with no graph form (exportable cells: {', '.join(GRAPH_CELLS)})")
+    raise ConfigError(
+        f"cell {backbone.cell!r} cannot be exported to ONNX: its recurrence is a Python loop "
+        f"over time with no graph form (exportable cells: {', '.join(GRAPH_CELLS)})"
+    )
 
 
 def graph_twin(model: nn.Module) -> nn.Module:

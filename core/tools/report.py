@@ -3,6 +3,7 @@
 Everything is read back from the run directories (``final.json``, ``metrics.jsonl``,
 ``config.yaml``), so a report can be rebuilt at any time from finished runs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,9 +48,18 @@ def primary_metric(test: dict, final: dict | None = None) -> tuple[str, str]:
 
 
 def load_record(run, result: dict) -> RunRecord:
-    record = RunRecord(run.domain, run.name, result.get("status", "missing"), result.get("note", ""),
-                       run.out, run.cell, run.hidden, run.baseline, dataset=run.dataset,
-                       seed=getattr(run, "seed", None))
+    record = RunRecord(
+        run.domain,
+        run.name,
+        result.get("status", "missing"),
+        result.get("note", ""),
+        run.out,
+        run.cell,
+        run.hidden,
+        run.baseline,
+        dataset=run.dataset,
+        seed=getattr(run, "seed", None),
+    )
     final_path = run.out / "final.json"
     if final_path.exists():
         final = json.loads(final_path.read_text())
@@ -79,15 +89,36 @@ def _fmt(value, digits: int = 4) -> str:
 def domain_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
     """One row per run of one domain, the classical baseline beside the RNNs."""
     baseline = next((r for r in records if r.baseline and r.test), None)
-    head = ["dataset", "run", "cell", "params", "train s", "samples/s", "test metric", "value",
-            "baseline", "status"]
+    head = [
+        "dataset",
+        "run",
+        "cell",
+        "params",
+        "train s",
+        "samples/s",
+        "test metric",
+        "value",
+        "baseline",
+        "status",
+    ]
     rows = []
     for r in records:
         metric = r.test.get("_monitor", "-")
         base_value = baseline.test.get(metric) if baseline else None
-        rows.append([r.dataset, r.name, r.cell or (r.baseline or "-"), _fmt(r.params), _fmt(r.train_seconds, 1),
-                     _fmt(r.samples_per_s, 0), metric, _fmt(r.test.get(metric)),
-                     _fmt(base_value) if baseline else "-", r.status + (f": {r.note}" if r.status == "failed" else "")])
+        rows.append(
+            [
+                r.dataset,
+                r.name,
+                r.cell or (r.baseline or "-"),
+                _fmt(r.params),
+                _fmt(r.train_seconds, 1),
+                _fmt(r.samples_per_s, 0),
+                metric,
+                _fmt(r.test.get(metric)),
+                _fmt(base_value) if baseline else "-",
+                r.status + (f": {r.note}" if r.status == "failed" else ""),
+            ]
+        )
     return head, rows
 
 
@@ -109,8 +140,15 @@ def seeds_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
     head = ["cell", "hidden", "seeds", "test metric", "mean ± std [95% CI]"]
     rows = []
     for (cell, hidden), group in sorted(_grouped(records).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        rows.append([cell, _fmt(hidden), ", ".join(_fmt(r.seed) for r in group), group[0].test["_monitor"],
-                     _summary(group).text()])
+        rows.append(
+            [
+                cell,
+                _fmt(hidden),
+                ", ".join(_fmt(r.seed) for r in group),
+                group[0].test["_monitor"],
+                _summary(group).text(),
+            ]
+        )
     return head, rows
 
 
@@ -145,9 +183,11 @@ def cross_table(by_domain: dict[str, list[RunRecord]]) -> tuple[list[str], list[
     return head, rows
 
 
-NOISE_NOTE = ("Ranks order cells by their mean test metric over seeds. `~` marks a rank whose difference from the "
-              "cell ranked just above it is within noise: Welch's t-test p >= 0.05 (two-sided, unequal variances). "
-              "With one seed per cell no test is possible and no rank is marked.")
+NOISE_NOTE = (
+    "Ranks order cells by their mean test metric over seeds. `~` marks a rank whose difference from the "
+    "cell ranked just above it is within noise: Welch's t-test p >= 0.05 (two-sided, unequal variances). "
+    "With one seed per cell no test is possible and no rank is marked."
+)
 
 
 def hardware_line() -> str:
@@ -183,24 +223,34 @@ def write_report(out: Path, runs: list, results: dict, installed: dict) -> Path:
         by_domain.setdefault(r.domain, []).append(r)
     plots = report_plots.make_all(out, by_domain, installed)
     sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = [
-        (f"Domain: {d}", domain_table(recs)) for d, recs in by_domain.items()]
+        (f"Domain: {d}", domain_table(recs)) for d, recs in by_domain.items()
+    ]
     if any(r.seed is not None and r.cell for r in records) and len({r.seed for r in records if r.cell}) > 1:
         sections += [(f"Domain: {d}, over seeds", seeds_table(recs)) for d, recs in by_domain.items()]
     sections.append(("Across modalities (cell rank per domain)", cross_table(by_domain)))
     md = ["# rnnsuite compare report", "", hardware_line(), ""]
-    page = ["<!doctype html><meta charset='utf-8'><title>rnnsuite compare</title>",
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 7px}</style>",
-            "<h1>rnnsuite compare report</h1>", f"<p>{html.escape(hardware_line())}</p>"]
+    page = [
+        "<!doctype html><meta charset='utf-8'><title>rnnsuite compare</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 7px}</style>",
+        "<h1>rnnsuite compare report</h1>",
+        f"<p>{html.escape(hardware_line())}</p>",
+    ]
     for title, (head, rows) in sections:
         note = [NOISE_NOTE, ""] if title.startswith("Across") else []
         md += [f"## {title}", "", *note, _md_table(head, rows), ""]
-        page += [f"<h2>{html.escape(title)}</h2>", *[f"<p>{html.escape(n)}</p>" for n in note if n],
-                 _html_table(head, rows)]
+        page += [
+            f"<h2>{html.escape(title)}</h2>",
+            *[f"<p>{html.escape(n)}</p>" for n in note if n],
+            _html_table(head, rows),
+        ]
     for title, png in plots:
         md += [f"## {title}", "", f"![{title}]({png.relative_to(out)})", ""]
         data = base64.b64encode(png.read_bytes()).decode()
-        page += [f"<h2>{html.escape(title)}</h2>", f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"]
+        page += [
+            f"<h2>{html.escape(title)}</h2>",
+            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>",
+        ]
     (out / "report.md").write_text("\n".join(md))
     (out / "report.html").write_text("\n".join(page))
     return out / "report.md"

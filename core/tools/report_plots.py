@@ -1,6 +1,7 @@
 """Plots for the compare report: learning curves, metric per cell, gradient norm over
 time per cell per domain, and backbone throughput against sequence length (read from
 the ``throughput.json`` that compare or ``rnnsuite diagnose --throughput`` wrote)."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ def val_series(history: list[dict], metric: str) -> list[float]:
     series = []
     for line in history:
         val = line.get("val")
-        value = val.get(metric) if isinstance(val, dict) else line.get(f"val_{metric}", line.get(f"val/{metric}"))
+        value = (
+            val.get(metric) if isinstance(val, dict) else line.get(f"val_{metric}", line.get(f"val/{metric}"))
+        )
         if isinstance(value, (int, float)):
             series.append(float(value))
     return series
@@ -71,8 +74,9 @@ def run_gradient_norms(domain, checkpoint: Path, *, examples: int = 32) -> list[
     from core.tools.diagnostics import hidden_gradient_norms
 
     model, cfg, meta = load_for_inference(checkpoint, domain)
-    cfg = dataclasses.replace(cfg, limit_train=examples, limit_eval=examples, batch_size=examples,
-                              progress=False, download=False)
+    cfg = dataclasses.replace(
+        cfg, limit_train=examples, limit_eval=examples, batch_size=examples, progress=False, download=False
+    )
     batch = next(iter(domain.build_data(cfg).test))
     return hidden_gradient_norms(model, batch, domain.build_task(cfg, meta).loss)["norm"]
 
@@ -101,10 +105,15 @@ def throughput_vs_length(out: Path, by_domain: dict) -> Path:
     """Backbone fwd+bwd sequences/s per cell against T, read from ``out/throughput.json``."""
     source = out / "throughput.json"
     if not source.is_file():
-        raise FileNotFoundError(f"no {source} (written by compare, or `rnnsuite diagnose --throughput --out {out}`)")
+        raise FileNotFoundError(
+            f"no {source} (written by compare, or `rnnsuite diagnose --throughput --out {out}`)"
+        )
     measured = json.loads(source.read_text())
-    fig, axes = _grid(1, "Backbone training throughput vs sequence length "
-                         f"(B={measured['batch']}, F={measured['features']}, H={measured['hidden']})")
+    fig, axes = _grid(
+        1,
+        "Backbone training throughput vs sequence length "
+        f"(B={measured['batch']}, F={measured['features']}, H={measured['hidden']})",
+    )
     for cell, curve in measured["cells"].items():
         axes[0].plot(curve["lengths"], curve["sequences_per_s"], marker="o", label=cell)
     axes[0].set_xlabel("sequence length T")
@@ -115,9 +124,12 @@ def throughput_vs_length(out: Path, by_domain: dict) -> Path:
 
 
 def make_all(out: Path, by_domain: dict, installed: dict) -> list[tuple[str, Path]]:
-    plots = [("Learning curves", learning_curves), ("Metric per cell", metric_per_cell),
-             ("Gradient norm over time", lambda o, b: gradient_norms(o, b, installed)),
-             ("Throughput against sequence length", throughput_vs_length)]
+    plots = [
+        ("Learning curves", learning_curves),
+        ("Metric per cell", metric_per_cell),
+        ("Gradient norm over time", lambda o, b: gradient_norms(o, b, installed)),
+        ("Throughput against sequence length", throughput_vs_length),
+    ]
     made = []
     for title, make in plots:
         try:

@@ -8,6 +8,7 @@ Example:
     >>> sorted(result), list(result["cells"]["gru"]["lengths"])
     (['batch', 'cells', 'features', 'hidden', 'threads', 'torch'], [5])
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ from core.nn.backbone import CELLS, build_backbone
 LENGTHS = (25, 50, 100, 200)
 
 
-def sequences_per_second(backbone: torch.nn.Module, steps: int, *, batch: int, features: int,
-                         repeats: int = 3) -> float:
+def sequences_per_second(
+    backbone: torch.nn.Module, steps: int, *, batch: int, features: int, repeats: int = 3
+) -> float:
     """Median forward+backward rate over ``repeats`` timed calls after one warm-up call."""
     x = torch.randn(batch, steps, features)  # (B, T, F)
     lengths = torch.full((batch,), steps, dtype=torch.long)
@@ -38,19 +40,34 @@ def sequences_per_second(backbone: torch.nn.Module, steps: int, *, batch: int, f
     return batch / measured[len(measured) // 2]
 
 
-def measure_throughput(cells: Sequence[str], *, lengths: Sequence[int] = LENGTHS, batch: int = 32,
-                       features: int = 32, hidden: int = 64, repeats: int = 3) -> dict:
+def measure_throughput(
+    cells: Sequence[str],
+    *,
+    lengths: Sequence[int] = LENGTHS,
+    batch: int = 32,
+    features: int = 32,
+    hidden: int = 64,
+    repeats: int = 3,
+) -> dict:
     """``{"cells": {cell: {"lengths": [T...], "sequences_per_s": [...]}}, batch, features, hidden, ...}``."""
     unknown = [c for c in cells if c not in CELLS]
     if unknown:
         raise ConfigError(f"cells: unknown cell {unknown[0]!r} (choose from {', '.join(CELLS)})")
-    result = {"batch": batch, "features": features, "hidden": hidden, "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "cells": {}}
+    result = {
+        "batch": batch,
+        "features": features,
+        "hidden": hidden,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cells": {},
+    }
     for cell in cells:
         torch.manual_seed(0)
         backbone = build_backbone(cell, features, hidden)
-        rates = [sequences_per_second(backbone, steps, batch=batch, features=features, repeats=repeats)
-                 for steps in lengths]
+        rates = [
+            sequences_per_second(backbone, steps, batch=batch, features=features, repeats=repeats)
+            for steps in lengths
+        ]
         result["cells"][cell] = {"lengths": list(lengths), "sequences_per_s": rates}
     return result
 

@@ -11,6 +11,7 @@ its pyproject.toml declares in group ``rnnsuite.domains``::
 Task: each sequence (length 8..32, one feature) must be mapped to its FIRST value,
 which the model has to carry across the whole sequence (chance MSE = 1.0).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,12 @@ def loader(items: list, cfg: SeriesConfig, *, shuffle: bool) -> DataLoader:
 def build_data(cfg: SeriesConfig) -> DataBundle:
     train = make_series(cfg.limit_train or cfg.examples, seed=cfg.seed)
     val, test = make_series(128, seed=cfg.seed + 1), make_series(128, seed=cfg.seed + 2)
-    return DataBundle(loader(train, cfg, shuffle=True), loader(val, cfg, shuffle=False),
-                      loader(test, cfg, shuffle=False), meta={"input_size": 1})
+    return DataBundle(
+        loader(train, cfg, shuffle=True),
+        loader(val, cfg, shuffle=False),
+        loader(test, cfg, shuffle=False),
+        meta={"input_size": 1},
+    )
 
 
 class SeriesRegressor(nn.Module):

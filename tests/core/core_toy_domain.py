@@ -5,6 +5,7 @@ steps. Also runnable as a script (the SIGKILL test): ``python tests/core/core_to
 Test-only hooks: ``signal_at`` sends SIGTERM to this process when a given batch is collated,
 ``step_sleep`` slows each training batch down so a test can kill a run mid-epoch.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,11 +78,20 @@ class Collate:
 
 def build_data(cfg: ToyConfig) -> DataBundle:
     def loader(split: str, n: int, seed: int, shuffle: bool) -> DataLoader:
-        return DataLoader(make_split(n, seed), batch_size=cfg.batch_size, shuffle=shuffle,
-                          collate_fn=Collate(split, cfg), generator=torch.Generator().manual_seed(cfg.seed))
+        return DataLoader(
+            make_split(n, seed),
+            batch_size=cfg.batch_size,
+            shuffle=shuffle,
+            collate_fn=Collate(split, cfg),
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
 
-    return DataBundle(loader("train", cfg.n_train, 1, True), loader("val", 96, 2, False),
-                      loader("test", 96, 3, False), meta=dict(META))
+    return DataBundle(
+        loader("train", cfg.n_train, 1, True),
+        loader("val", 96, 2, False),
+        loader("test", 96, 3, False),
+        meta=dict(META),
+    )
 
 
 class ToyModel(nn.Module):
@@ -101,6 +111,7 @@ def build_model(cfg: ToyConfig, meta: dict) -> nn.Module:
 
 def run_baseline(cfg: ToyConfig, data: DataBundle) -> dict:
     """Nearest class centroid of each sequence's mean feature vector."""
+
     def means(loader):
         feats, labels = [], []
         for batch in loader:
@@ -112,8 +123,9 @@ def run_baseline(cfg: ToyConfig, data: DataBundle) -> dict:
     x, y = means(data.train)
     centroids = torch.stack([x[y == c].mean(0) for c in range(len(CLASSES))])  # (C, F)
     task = ClassificationTask(CLASSES)
-    task.update_metrics(lambda inputs, lengths: -torch.cdist(means_of(inputs, lengths), centroids),
-                        next(iter(data.test)))
+    task.update_metrics(
+        lambda inputs, lengths: -torch.cdist(means_of(inputs, lengths), centroids), next(iter(data.test))
+    )
     return {**task.compute_metrics(), "params": int(centroids.numel())}
 
 
@@ -127,13 +139,30 @@ def checkpoint_of(model: nn.Module, *, domain: str = "toy", **cfg) -> dict:
     from core.engine.config import config_to_dict
     from core.engine.seeding import rng_state
 
-    return {"domain": domain, "config": config_to_dict(ToyConfig(**cfg)), "meta": META, "model": model.state_dict(),
-            "optimizer": {}, "scheduler": {}, "epoch": 1, "step": 5, "rng": rng_state(), "history": [],
-            "best": {"value": None}}
+    return {
+        "domain": domain,
+        "config": config_to_dict(ToyConfig(**cfg)),
+        "meta": META,
+        "model": model.state_dict(),
+        "optimizer": {},
+        "scheduler": {},
+        "epoch": 1,
+        "step": 5,
+        "rng": rng_state(),
+        "history": [],
+        "best": {"value": None},
+    }
 
 
-DOMAIN = Domain("toy", ToyConfig, build_data, build_model, lambda cfg, meta: ClassificationTask(meta["classes"]),
-                run_baseline=run_baseline, description="synthetic sequence classification (tests only)")
+DOMAIN = Domain(
+    "toy",
+    ToyConfig,
+    build_data,
+    build_model,
+    lambda cfg, meta: ClassificationTask(meta["classes"]),
+    run_baseline=run_baseline,
+    description="synthetic sequence classification (tests only)",
+)
 
 if __name__ == "__main__":
     raise SystemExit(train_main(DOMAIN))

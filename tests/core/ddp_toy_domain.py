@@ -6,6 +6,7 @@ BATCH-th training batch (0-based) of EPOCH (0-based) is collated: a crash mid-ep
 The domain, config and checkpoints are exactly the toy domain's, so a checkpoint written
 here loads with ``core_toy_domain.DOMAIN`` in one process.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,8 +48,13 @@ def build_data(cfg: toy.ToyConfig) -> DataBundle:
         die = DieAt(data.train.collate_fn, spec)
         die.per_epoch = len(data.train)  # batches per epoch (global batches = each rank's count)
         loader = data.train
-        train = type(loader)(loader.dataset, batch_size=loader.batch_size, shuffle=True, collate_fn=die,
-                             generator=loader.generator)
+        train = type(loader)(
+            loader.dataset,
+            batch_size=loader.batch_size,
+            shuffle=True,
+            collate_fn=die,
+            generator=loader.generator,
+        )
         data = dataclasses.replace(data, train=train)
     return data
 

@@ -2,15 +2,19 @@
 
 New cells in core.nn.cells.CELL_REGISTRY are picked up automatically by the parametrisation.
 """
+
 from __future__ import annotations
 
 import pytest
 import torch
+from sequence_checks import (
+    check_gradient_reaches_first_step,
+    check_padded_outputs_zero,
+    check_padding_invariance,
+)
 
 from core import CELLS, build_backbone
 from core.errors import ConfigError
-from sequence_checks import (check_gradient_reaches_first_step, check_padded_outputs_zero,
-                             check_padding_invariance)
 
 F_IN, HID = 3, 5
 LENGTHS = (7, 3, 5, 1)
@@ -28,6 +32,7 @@ def _split(backbone):
     def fn(x, lengths):
         out, _, state = backbone(x, lengths)
         return [out], _states(state)
+
     return fn
 
 
@@ -79,9 +84,11 @@ def test_step_by_step_equals_whole_sequence(cell, layers):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("options", [dict(layer_norm=True), dict(residual=True),
-                                     dict(layer_norm=True, residual=True, dropout=0.3)],
-                         ids=["ln", "residual", "ln+res+dropout"])
+@pytest.mark.parametrize(
+    "options",
+    [dict(layer_norm=True), dict(residual=True), dict(layer_norm=True, residual=True, dropout=0.3)],
+    ids=["ln", "residual", "ln+res+dropout"],
+)
 def test_layer_options_stay_padding_invariant(cell, options):
     backbone = build_backbone(cell, F_IN, HID, num_layers=2, bidirectional=True, **options).eval()
     check_padding_invariance(_split(backbone), _sequences())
@@ -107,10 +114,17 @@ def test_equal_lengths_fast_path_matches_layer_by_layer(cell):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("bad,field", [
-    (dict(cell="transformer"), "cell"), (dict(hidden_size=0), "hidden_size"),
-    (dict(input_size=2.5), "input_size"), (dict(num_layers=0), "num_layers"),
-    (dict(dropout=1.5), "dropout"), (dict(colour="red"), "colour")])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        (dict(cell="transformer"), "cell"),
+        (dict(hidden_size=0), "hidden_size"),
+        (dict(input_size=2.5), "input_size"),
+        (dict(num_layers=0), "num_layers"),
+        (dict(dropout=1.5), "dropout"),
+        (dict(colour="red"), "colour"),
+    ],
+)
 def test_bad_configuration_names_the_field(bad, field):
     args = dict(cell="lstm", input_size=3, hidden_size=4) | bad
     with pytest.raises(ConfigError, match=field):

@@ -1,4 +1,5 @@
 """The backbone benchmark's pieces on a tiny shape (the real run is `python -m benchmarks.backbone`)."""
+
 from __future__ import annotations
 
 import json

@@ -1,26 +1,33 @@
 """Cell-specific behaviour: elman_ref = nn.RNN, IndRNN's bound, min* scan paths, inits, registry."""
+
 from __future__ import annotations
 
 import pytest
 import torch
+from sequence_checks import check_padding_invariance
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from core import CELLS, build_backbone
+from core.errors import ConfigError
 from core.nn.cells import CELL_REGISTRY, CellSpec, register_cell
 from core.nn.cells.common import last_state
-from core.errors import ConfigError
-from sequence_checks import check_padding_invariance
 
 
 @pytest.mark.parametrize("nonlinearity", ("tanh", "relu"))
 def test_elman_ref_matches_nn_rnn_to_1e6(nonlinearity):
     torch.set_default_dtype(torch.float64)  # 1e-6 is a statement about the maths, not float32 noise
     try:
-        ours = build_backbone("elman_ref", 4, 6, num_layers=2, bidirectional=True, nonlinearity=nonlinearity).eval()
+        ours = build_backbone(
+            "elman_ref", 4, 6, num_layers=2, bidirectional=True, nonlinearity=nonlinearity
+        ).eval()
         ref = nn.RNN(4, 6, num_layers=2, bidirectional=True, nonlinearity=nonlinearity, batch_first=True)
-        mine = [w for pair in ours.layers for cell in pair
-                for w in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+        mine = [
+            w
+            for pair in ours.layers
+            for cell in pair
+            for w in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+        ]
         with torch.no_grad():
             for theirs, w in zip(ref._flat_weights, mine, strict=True):
                 theirs.copy_(w)
@@ -63,6 +70,7 @@ def test_indrnn_is_elementwise_recurrence():
 @pytest.mark.parametrize("relu", (True, False), ids=("relu", "tanh"))
 def test_indrnn_written_out_backward_passes_gradcheck(relu):
     from core.nn.cells.indrnn import IndRecurrence
+
     p = torch.randn(12, 3, 4, dtype=torch.float64, requires_grad=True)
     u = torch.rand(4, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
@@ -71,6 +79,7 @@ def test_indrnn_written_out_backward_passes_gradcheck(relu):
 
 def test_min_cells_sequential_scan_passes_gradcheck():
     from core.nn.cells.minrnn import scan_sequential
+
     args = [torch.rand(2, 15, 3, dtype=torch.float64, requires_grad=True) for _ in range(2)]
     h0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(scan_sequential, (*args, h0))
@@ -90,7 +99,10 @@ def test_min_cells_sequential_and_log_space_scan_agree(cell):
     grads = [torch.autograd.grad(out.pow(2).sum(), m.parameters()) for out, m in ((out_s, seq), (out_p, par))]
     for g_s, g_p in zip(*grads):  # float32 log-space loses ~1e-5 of the largest gradient
         assert (g_p - g_s).abs().max() <= 1e-3 * g_s.abs().max()
-    assert seq.layers[0][0]._path(x) == "sequential" and build_backbone(cell, 4, 8).layers[0][0]._path(x) == "sequential"
+    assert (
+        seq.layers[0][0]._path(x) == "sequential"
+        and build_backbone(cell, 4, 8).layers[0][0]._path(x) == "sequential"
+    )
 
 
 def test_mingru_follows_the_paper_equations():
@@ -142,6 +154,7 @@ def test_a_new_cell_is_one_registry_entry():
         def fn(x, lengths):
             out, _, state = backbone(x, lengths)
             return [out], [state.transpose(0, 1)]
+
         check_padding_invariance(fn, [torch.randn(n, 3) for n in (5, 2, 4)])
     finally:
         del CELL_REGISTRY["decay_toy"]
@@ -149,6 +162,7 @@ def test_a_new_cell_is_one_registry_entry():
 
 def test_chrono_init_spreads_retain_gates_up_to_the_horizon():
     import math
+
     top = math.log(49)
     lstm = build_backbone("lstm", 3, 64, init="chrono", horizon=50).layers[0][0]
     forget, inp = lstm.bias_ih.detach()[64:128], lstm.bias_ih.detach()[:64]

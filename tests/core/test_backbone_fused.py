@@ -1,4 +1,5 @@
 """The torch-fused cells give exactly what packed nn.LSTM/GRU/RNN give, and their inits."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,14 @@ REFERENCE = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 def _reference_with_same_weights(backbone, cell: str, **kwargs) -> nn.Module:
-    ref = REFERENCE[cell](backbone.input_size, backbone.hidden_size, num_layers=backbone.num_layers,
-                          bidirectional=backbone.num_directions == 2, batch_first=True, **kwargs)
+    ref = REFERENCE[cell](
+        backbone.input_size,
+        backbone.hidden_size,
+        num_layers=backbone.num_layers,
+        bidirectional=backbone.num_directions == 2,
+        batch_first=True,
+        **kwargs,
+    )
     ours = [w for pair in backbone.layers for layer in pair for w in layer.flat_weights()]
     with torch.no_grad():
         for theirs, mine in zip(ref._flat_weights, ours, strict=True):
@@ -56,7 +63,9 @@ def test_relu_nonlinearity_is_used():
 
 
 def test_backbone_from_config_reads_the_fields():
-    cfg = RunConfig(cell="gru", hidden=12, layers=2, bidirectional=True, dropout=0.1, layer_norm=True, residual=True)
+    cfg = RunConfig(
+        cell="gru", hidden=12, layers=2, bidirectional=True, dropout=0.1, layer_norm=True, residual=True
+    )
     backbone = backbone_from_config(cfg, 7)
     assert (backbone.cell, backbone.input_size, backbone.hidden_size) == ("gru", 7, 12)
     assert (backbone.num_layers, backbone.num_directions, backbone.output_size) == (2, 2, 24)
@@ -68,7 +77,9 @@ def test_hand_fused_gru_equals_torch_gru_in_outputs_states_and_gradients():
     hand = build_backbone("gru", 4, 6, num_layers=2, bidirectional=True, impl="handfused")
     ref = build_backbone("gru", 4, 6, num_layers=2, bidirectional=True, impl="torch")
     ref.load_state_dict(hand.state_dict())
-    assert not hand.layers[0][0].torch_kernel(torch.zeros(1)) and ref.layers[0][0].torch_kernel(torch.zeros(1))
+    assert not hand.layers[0][0].torch_kernel(torch.zeros(1)) and ref.layers[0][0].torch_kernel(
+        torch.zeros(1)
+    )
     x, lengths = torch.randn(5, 9, 4, requires_grad=True), torch.tensor([9, 2, 6, 1, 8])
     results = []
     for model in (hand, ref):
@@ -84,6 +95,7 @@ def test_hand_fused_gru_equals_torch_gru_in_outputs_states_and_gradients():
 
 def test_hand_fused_gru_passes_gradcheck_in_double():
     from core.nn.cells.gru_cpu import HandFusedGRU
+
     shapes = [(2, 5, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)]
     args = [torch.randn(*s, dtype=torch.float64, requires_grad=True) for s in shapes]
     assert torch.autograd.gradcheck(HandFusedGRU.apply, args)

@@ -1,16 +1,17 @@
 """--lr-by-time (the LR decay follows the time budget) and --average-last (checkpoint averaging)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 import torch
+from core_toy_domain import DOMAIN, ToyConfig
 
 from core.engine.averaging import RecentWeights
 from core.engine.run import train_main
 from core.engine.schedule import LRSchedule
 from core.errors import ConfigError
-from core_toy_domain import DOMAIN, ToyConfig
 
 
 def test_time_budget_moves_the_cosine_decay_on():
@@ -42,7 +43,9 @@ def test_recent_weights_average_floats_and_keep_the_newest_integers():
 
 def test_average_last_is_validated_and_reported(tmp_path):
     out = tmp_path / "run"
-    assert train_main(DOMAIN, ["--epochs", "4", "--average-last", "3", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        train_main(DOMAIN, ["--epochs", "4", "--average-last", "3", "--out", str(out), "--no-progress"]) == 0
+    )
     final = json.loads((out / "final.json").read_text())
     averaged = final["averaged"]
     assert averaged["epochs"] == 3 and isinstance(averaged["used"], bool)

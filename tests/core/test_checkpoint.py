@@ -1,13 +1,19 @@
 """Atomic checkpoint files, safe loading, inference rebuild and backbone transfer."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-
-from core.engine.checkpoint import (init_backbone_from, load_checkpoint, load_for_inference, load_model_state,
-                             save_checkpoint)
-from core.errors import CheckpointError
 from core_toy_domain import DOMAIN, META, ToyConfig, build_model, checkpoint_of
+
+from core.engine.checkpoint import (
+    init_backbone_from,
+    load_checkpoint,
+    load_for_inference,
+    load_model_state,
+    save_checkpoint,
+)
+from core.errors import CheckpointError
 
 
 @pytest.fixture()
@@ -45,10 +51,13 @@ def test_non_finite_weights_are_never_written(tmp_path, model):
     assert not (tmp_path / "last.pt").exists()
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "checkpoint not found"),
-    (b"not a zip at all", "cannot read checkpoint"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "checkpoint not found"),
+        (b"not a zip at all", "cannot read checkpoint"),
+    ],
+)
 def test_missing_or_corrupt_files(tmp_path, content, message):
     path = tmp_path / "x.pt"
     if content is not None:
@@ -84,7 +93,9 @@ def test_load_for_inference_rebuilds_an_equal_model(tmp_path, model):
 def test_shape_mismatch_names_the_tensors(tmp_path):
     small = build_model(ToyConfig(hidden=8), META)
     save_checkpoint(tmp_path / "best.pt", checkpoint_of(small, hidden=16))  # config says 16, weights are 8
-    with pytest.raises(CheckpointError, match=r"does not match the model: shape backbone.weight_ih_l0 \(32, 4\)"):
+    with pytest.raises(
+        CheckpointError, match=r"does not match the model: shape backbone.weight_ih_l0 \(32, 4\)"
+    ):
         load_for_inference(tmp_path / "best.pt", DOMAIN)
     with pytest.raises(CheckpointError, match="missing head.bias"):
         load_model_state(small, {k: v for k, v in small.state_dict().items() if k != "head.bias"})
@@ -102,5 +113,7 @@ def test_init_backbone_copies_only_the_backbone(tmp_path, model):
 
 def test_init_backbone_lists_mismatches(tmp_path, model):
     save_checkpoint(tmp_path / "src.pt", checkpoint_of(build_model(ToyConfig(hidden=8), META), hidden=8))
-    with pytest.raises(CheckpointError, match=r"backbone does not match: backbone.weight_ih_l0 \(32, 4\) vs \(64, 4\)"):
+    with pytest.raises(
+        CheckpointError, match=r"backbone does not match: backbone.weight_ih_l0 \(32, 4\) vs \(64, 4\)"
+    ):
         init_backbone_from(model, tmp_path / "src.pt")

@@ -1,4 +1,5 @@
 """core.engine.classification: the shared classifier model, head, task and metrics."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,9 @@ from core.nn.sequence import SequenceBatch
 
 def _model(pooling: str = "mean") -> SequenceClassifier:
     torch.manual_seed(0)
-    return SequenceClassifier(backbone=build_backbone("gru", 3, 8, bidirectional=True), num_classes=4,
-                              pooling=pooling)
+    return SequenceClassifier(
+        backbone=build_backbone("gru", 3, 8, bidirectional=True), num_classes=4, pooling=pooling
+    )
 
 
 def test_padding_never_changes_the_logits():
@@ -29,15 +31,32 @@ def test_checkpoints_of_the_former_per_domain_models_still_load(tmp_path):
     meta = {"input_size": 3, "num_classes": 4, "classes": list("abcd")}
     model = DOMAIN.build_model(VisionConfig(hidden=8, pooling="attention"), meta)
     # vision named the linear layer `head` and kept `pooling` beside it; nlp called it `classifier`
-    legacy = {key.replace("head.pooling.", "pooling.").replace("head.linear.", "head."): value + 1.0
-              for key, value in model.state_dict().items()}
-    save_checkpoint(tmp_path / "old.pt", {"domain": "vision", "config": {"hidden": 8, "pooling": "attention"},
-                                          "meta": meta, "model": legacy, "optimizer": {}, "scheduler": {},
-                                          "epoch": 1, "step": 1, "rng": {}, "history": [], "best": {}})
+    legacy = {
+        key.replace("head.pooling.", "pooling.").replace("head.linear.", "head."): value + 1.0
+        for key, value in model.state_dict().items()
+    }
+    save_checkpoint(
+        tmp_path / "old.pt",
+        {
+            "domain": "vision",
+            "config": {"hidden": 8, "pooling": "attention"},
+            "meta": meta,
+            "model": legacy,
+            "optimizer": {},
+            "scheduler": {},
+            "epoch": 1,
+            "step": 1,
+            "rng": {},
+            "history": [],
+            "best": {},
+        },
+    )
     loaded, _, _ = load_for_inference(tmp_path / "old.pt", DOMAIN)
     assert torch.equal(loaded.head.linear.weight, model.head.linear.weight + 1.0)
     assert torch.equal(loaded.head.pooling.score[0].weight, model.head.pooling.score[0].weight + 1.0)
-    nlp_style = {k.replace("head.", "classifier.", 1) if k.startswith("head.") else k: v for k, v in legacy.items()}
+    nlp_style = {
+        k.replace("head.", "classifier.", 1) if k.startswith("head.") else k: v for k, v in legacy.items()
+    }
     assert set(SequenceClassifier.upgrade_state_dict(nlp_style)) == set(model.state_dict())
 
 
@@ -47,6 +66,8 @@ def test_metrics_of_predictions_equal_the_task_metrics_of_the_same_predictions()
     assert direct["accuracy"] == 4 / 6 and direct["_confusion"][1] == [0, 1, 1, 0]
     task = ClassificationTask(list("abcd"))
     logits = torch.nn.functional.one_hot(torch.tensor(predicted), 4).float().unsqueeze(1)  # (N, 1, C)
-    task.update_metrics(lambda inputs, lengths: inputs[:, 0], SequenceBatch(logits, torch.ones(6), torch.tensor(expected)))
+    task.update_metrics(
+        lambda inputs, lengths: inputs[:, 0], SequenceBatch(logits, torch.ones(6), torch.tensor(expected))
+    )
     assert task.compute_metrics() == direct
     assert classification_metrics([], [], 4) == {"accuracy": 0.0, "macro_f1": 0.0}

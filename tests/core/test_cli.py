@@ -1,4 +1,5 @@
 """Bad input exits 2 with one line; the umbrella ``rnnsuite`` command; ``--baseline``."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,12 +79,32 @@ def test_umbrella_train_with_init_backbone(tmp_path, capsys):
     source = build_model(ToyConfig(), META)
     save_checkpoint(tmp_path / "src.pt", checkpoint_of(source))
     out = tmp_path / "run"
-    code = cli.main(["train", "core_toy_domain:DOMAIN", *QUIET, "--out", str(out), "--init-backbone",
-                     str(tmp_path / "src.pt")])
+    code = cli.main(
+        [
+            "train",
+            "core_toy_domain:DOMAIN",
+            *QUIET,
+            "--out",
+            str(out),
+            "--init-backbone",
+            str(tmp_path / "src.pt"),
+        ]
+    )
     assert code == 0 and "init-backbone: 4 tensors" in capsys.readouterr().err
     assert json.loads((out / "final.json").read_text())["epochs"] == 1
     save_checkpoint(tmp_path / "small.pt", checkpoint_of(build_model(ToyConfig(hidden=8), META), hidden=8))
-    assert cli.main(["core_toy_domain:DOMAIN", "--init-backbone", str(tmp_path / "small.pt"), "--out", str(tmp_path / "run2")]) == 2
+    assert (
+        cli.main(
+            [
+                "core_toy_domain:DOMAIN",
+                "--init-backbone",
+                str(tmp_path / "small.pt"),
+                "--out",
+                str(tmp_path / "run2"),
+            ]
+        )
+        == 2
+    )
     one_line_error(capsys, "--init-backbone", "backbone.weight_ih_l0 (32, 4) vs (64, 4)")
 
 
@@ -133,5 +154,7 @@ def test_cell_opt_reaches_the_cell_and_is_checked_against_its_options(tmp_path, 
 
 @pytest.mark.slow
 def test_python_dash_m_core_cli_help():
-    result = subprocess.run([sys.executable, "-m", "core.tools.cli", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "core.tools.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "rnnsuite train DOMAIN" in result.stdout

@@ -1,4 +1,5 @@
 """Typed config: flat kebab-case flags, YAML files, validation that names the field."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,15 +14,33 @@ from core.errors import ConfigError
 
 
 def test_flat_kebab_case_flags():
-    cfg = parse_config(ToyConfig, ["--batch-size", "7", "--max-minutes", "1.5", "--bidirectional", "--layer-norm",
-                                   "--schedule", "onecycle", "--n-train", "10", "--no-progress", "--seed", "4"])
+    cfg = parse_config(
+        ToyConfig,
+        [
+            "--batch-size",
+            "7",
+            "--max-minutes",
+            "1.5",
+            "--bidirectional",
+            "--layer-norm",
+            "--schedule",
+            "onecycle",
+            "--n-train",
+            "10",
+            "--no-progress",
+            "--seed",
+            "4",
+        ],
+    )
     assert (cfg.batch_size, cfg.max_minutes, cfg.bidirectional, cfg.layer_norm) == (7, 1.5, True, True)
     assert (cfg.schedule, cfg.n_train, cfg.progress, cfg.seed) == ("onecycle", 10, False, 4)
     assert parse_config(ToyConfig, ["--no-bidirectional"]).bidirectional is False
 
 
 def test_yaml_round_trip_gives_an_equal_config(tmp_path):
-    cfg = parse_config(ToyConfig, ["--hidden", "24", "--lr", "0.003", "--baseline", "centroid", "--dropout", "0.25"])
+    cfg = parse_config(
+        ToyConfig, ["--hidden", "24", "--lr", "0.003", "--baseline", "centroid", "--dropout", "0.25"]
+    )
     save_config(cfg, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml", ToyConfig) == cfg
     again = parse_config(ToyConfig, ["--config", str(tmp_path / "config.yaml")])
@@ -41,20 +60,23 @@ def test_base_config_sits_under_file_and_flags(tmp_path):
     assert (cfg.hidden, cfg.epochs, cfg.lr) == (12, 9, 0.1)
 
 
-@pytest.mark.parametrize("flags, field", [
-    (["--hidden", "-4"], "--hidden"),
-    (["--layers", "0"], "--layers"),
-    (["--batch-size", "0"], "--batch-size"),
-    (["--epochs", "-1"], "--epochs"),
-    (["--lr", "0"], "--lr"),
-    (["--dropout", "1.5"], "--dropout"),
-    (["--max-minutes", "-2"], "--max-minutes"),
-    (["--device", "gpu"], "--device"),
-    (["--data", "./no/such/folder"], "--data"),
-    (["--data", "missing_reviews.csv"], "--data"),
-    (["--init-backbone", "missing.pt"], "--init-backbone"),
-    (["--cell", "transformer"], "--cell"),
-])
+@pytest.mark.parametrize(
+    "flags, field",
+    [
+        (["--hidden", "-4"], "--hidden"),
+        (["--layers", "0"], "--layers"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--epochs", "-1"], "--epochs"),
+        (["--lr", "0"], "--lr"),
+        (["--dropout", "1.5"], "--dropout"),
+        (["--max-minutes", "-2"], "--max-minutes"),
+        (["--device", "gpu"], "--device"),
+        (["--data", "./no/such/folder"], "--data"),
+        (["--data", "missing_reviews.csv"], "--data"),
+        (["--init-backbone", "missing.pt"], "--init-backbone"),
+        (["--cell", "transformer"], "--cell"),
+    ],
+)
 def test_bad_values_name_the_field(flags, field):
     with pytest.raises(ConfigError, match=field):
         parse_config(ToyConfig, flags)
@@ -71,14 +93,17 @@ def test_dataset_names_are_not_checked_as_paths():
     assert parse_config(RunConfig, ["--data", "mnist"]).data == "mnist"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("hiden: 3\n", "unknown field 'hiden'"),
-    ("hidden: big\n", "field 'hidden': expected an integer"),
-    ("bidirectional: 1\n", "field 'bidirectional': expected true/false"),
-    ("schedule: linear\n", "field 'schedule'"),
-    ("hidden: [1, 2\n", "not valid YAML"),
-    ("- 1\n- 2\n", "expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("hiden: 3\n", "unknown field 'hiden'"),
+        ("hidden: big\n", "field 'hidden': expected an integer"),
+        ("bidirectional: 1\n", "field 'bidirectional': expected true/false"),
+        ("schedule: linear\n", "field 'schedule'"),
+        ("hidden: [1, 2\n", "not valid YAML"),
+        ("- 1\n- 2\n", "expected a mapping"),
+    ],
+)
 def test_bad_yaml_files_name_the_file_and_field(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -101,14 +126,25 @@ def test_types_are_coerced_only_where_safe():
 def test_flags_are_checked_against_the_dataclass_before_tyro_sees_them():
     from core.engine.flags import check_flags
 
-    assert check_flags(RunConfig, ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]) == \
-        ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]
-    assert check_flags(RunConfig, ["--data", "--x y", "--config=--a b"]) == ["--data", "--x y", "--config=--a b"]
-    for argv, message in ((["--schedule", "linear"], "--schedule: 'linear' is not one of cosine, onecycle, constant"),
-                          (["--epochs", "1.5"], "--epochs: expected an integer, got '1.5'"),
-                          (["--resume", "yes"], "--resume takes no value (use --resume or --no-resume)"),
-                          (["stray"], "unexpected argument 'stray'"),
-                          (["--seed", "1", "2"], "--seed needs one value, got 2: 1 2")):
+    assert check_flags(RunConfig, ["--lr", "-1e-3", "--baseline", "None", "--seed=3"]) == [
+        "--lr",
+        "-1e-3",
+        "--baseline",
+        "None",
+        "--seed=3",
+    ]
+    assert check_flags(RunConfig, ["--data", "--x y", "--config=--a b"]) == [
+        "--data",
+        "--x y",
+        "--config=--a b",
+    ]
+    for argv, message in (
+        (["--schedule", "linear"], "--schedule: 'linear' is not one of cosine, onecycle, constant"),
+        (["--epochs", "1.5"], "--epochs: expected an integer, got '1.5'"),
+        (["--resume", "yes"], "--resume takes no value (use --resume or --no-resume)"),
+        (["stray"], "unexpected argument 'stray'"),
+        (["--seed", "1", "2"], "--seed needs one value, got 2: 1 2"),
+    ):
         with pytest.raises(ConfigError) as caught:
             check_flags(RunConfig, argv)
         assert str(caught.value).startswith(message), str(caught.value)
@@ -120,7 +156,10 @@ def test_a_repeated_list_flag_gathers_its_values():
     argv = ["--cell-opt", "init=chrono", "--hidden", "8", "--cell-opt", "horizon=50"]
     assert check_flags(RunConfig, argv) == ["--cell-opt", "init=chrono", "horizon=50", "--hidden", "8"]
     cfg = parse_config(RunConfig, ["--cell", "gru", *argv])
-    assert cfg.cell_opt == ["init=chrono", "horizon=50"] and cfg.cell_options == {"init": "chrono", "horizon": 50}
+    assert cfg.cell_opt == ["init=chrono", "horizon=50"] and cfg.cell_options == {
+        "init": "chrono",
+        "horizon": 50,
+    }
 
 
 def test_compare_rejects_flags_in_one_line(capsys):
@@ -130,5 +169,3 @@ def test_compare_rejects_flags_in_one_line(capsys):
     assert capsys.readouterr().err.strip() == "error: unknown flag --cels (did you mean --cells?)"
     assert main(["--hidden", "big"]) == 2
     assert capsys.readouterr().err.strip() == "error: --hidden: expected an integer, got 'big'"
-
-

@@ -4,6 +4,7 @@ Equivalence tolerance: the same global batches run in both; only the order of fl
 additions differs (two half-batch gradients averaged vs one batch), so epoch losses agree
 to 1e-6 relative and weights to 1e-5 absolute (measured: ~1e-6 after 12 Adam steps).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,19 @@ FLAGS = ["--n-train", "96", "--batch-size", "16", "--no-progress", "--device", "
 def torchrun(out: Path, *flags: str, die_at: str = "") -> subprocess.CompletedProcess:
     """``torchrun --standalone --nproc_per_node 2 ddp_toy_domain.py`` (1 thread per rank)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RNNSUITE_TEST_DIE_AT": die_at}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(HERE / "ddp_toy_domain.py"), "--out", str(out), *FLAGS, *flags]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(HERE / "ddp_toy_domain.py"),
+        "--out",
+        str(out),
+        *FLAGS,
+        *flags,
+    ]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -63,7 +75,9 @@ def test_shards_partition_every_global_batch_and_keep_buckets():
     lengths = [rng.randint(1, 50) for _ in range(203)]
     base = BucketBatchSampler(lengths, 16, seed=3)
     for world in (2, 3):
-        shards = [distributed.ShardedBatchSampler(base=base, num_replicas=world, rank=r) for r in range(world)]
+        shards = [
+            distributed.ShardedBatchSampler(base=base, num_replicas=world, rank=r) for r in range(world)
+        ]
         for s in shards:
             s.set_epoch(4)
         per_rank = [list(s) for s in shards]
@@ -99,10 +113,17 @@ def test_ddp_equals_single_process_and_checkpoints_cross_load(tmp_path):
     assert train_main(toy.DOMAIN, ["--out", str(single), "--epochs", "2", *FLAGS]) == 0
     assert_same_run(ddp, single)
     # rank 0 alone wrote the run directory: every artefact once, no stray temp files
-    assert {p.name for p in ddp.iterdir()} >= {"config.yaml", "metrics.jsonl", "final.json", "curves.png", "tb"}
+    assert {p.name for p in ddp.iterdir()} >= {
+        "config.yaml",
+        "metrics.jsonl",
+        "final.json",
+        "curves.png",
+        "tb",
+    }
     assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
     assert json.loads((ddp / "final.json").read_text())["test"]["accuracy"] == pytest.approx(
-        json.loads((single / "final.json").read_text())["test"]["accuracy"])
+        json.loads((single / "final.json").read_text())["test"]["accuracy"]
+    )
 
     # the DDP checkpoint loads in one process (no "module." prefix) and predicts like the single run's
     model, _, _ = load_for_inference(ddp / "checkpoints" / "last.pt", toy.DOMAIN)

@@ -1,4 +1,5 @@
 """dLoss/dh_t is the total gradient through the recurrence; the CLI writes JSON + PNG."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def test_norms_equal_an_unrolled_loop_with_retained_gradients():
     expected = [s.grad.norm(dim=-1).mean().item() for s in states]
     curve = hidden_gradient_norms(backbone, batch, _last_step_loss)
     assert curve["norm"] == pytest.approx(expected, rel=1e-4)
-    assert expected[0] < expected[-1] and curve["first_over_last"] == pytest.approx(expected[0] / expected[-1], rel=1e-4)
+    assert expected[0] < expected[-1] and curve["first_over_last"] == pytest.approx(
+        expected[0] / expected[-1], rel=1e-4
+    )
 
 
 def test_variable_lengths_average_only_running_sequences_and_bidirectional_works():
@@ -63,8 +66,23 @@ def test_adding_problem_targets_are_the_marked_sums():
 
 
 def test_cli_writes_json_and_png_and_rnn_vanishes_faster_than_gated_cells(tmp_path):
-    code = main(["--cells", "rnn,gru,mingru", "--out", str(tmp_path), "--steps", "60", "--hidden", "16",
-                 "--batch", "8", "--init", "chrono", "--no-progress"])
+    code = main(
+        [
+            "--cells",
+            "rnn,gru,mingru",
+            "--out",
+            str(tmp_path),
+            "--steps",
+            "60",
+            "--hidden",
+            "16",
+            "--batch",
+            "8",
+            "--init",
+            "chrono",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     result = json.loads((tmp_path / "gradients.json").read_text())
     assert (tmp_path / "gradients.png").stat().st_size > 10_000
@@ -84,8 +102,12 @@ def test_cli_bad_cell_is_one_line_and_exit_2(tmp_path, capsys):
 def test_throughput_is_measured_by_diagnose_and_only_read_by_the_report(tmp_path):
     from core.tools import report_plots
 
-    assert main(["--throughput", "--cells", "gru,mingru", "--hidden", "8", "--batch", "4",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["--throughput", "--cells", "gru,mingru", "--hidden", "8", "--batch", "4", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     measured = json.loads((tmp_path / "throughput.json").read_text())
     assert set(measured["cells"]) == {"gru", "mingru"} and measured["hidden"] == 8
     assert all(rate > 0 for curve in measured["cells"].values() for rate in curve["sequences_per_s"])

@@ -4,6 +4,7 @@ Each domain's model is built tiny from a synthetic meta, saved as a real checkpo
 through the CLI entry point and then run by onnxruntime at batch sizes and lengths the export
 never saw, beside the PyTorch model's exact variable-length path.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,15 +30,27 @@ def config_for(domain: str, cell: str, bidirectional: bool, **extra):
     if domain == "nlp":
         from nlp.train import NlpConfig
 
-        return NlpConfig(cell=cell, hidden=8, layers=2, embed_dim=6, bidirectional=bidirectional, pooling="max")
+        return NlpConfig(
+            cell=cell, hidden=8, layers=2, embed_dim=6, bidirectional=bidirectional, pooling="max"
+        )
     if domain == "vision":
         from vision.train import VisionConfig
 
-        return VisionConfig(**{"cell": cell, "hidden": 8, "layers": 1, "bidirectional": bidirectional,
-                               "pooling": "last", **extra})
+        return VisionConfig(
+            **{
+                "cell": cell,
+                "hidden": 8,
+                "layers": 1,
+                "bidirectional": bidirectional,
+                "pooling": "last",
+                **extra,
+            }
+        )
     from speech.train import SpeechConfig
 
-    return SpeechConfig(cell=cell, hidden=8, layers=2, bidirectional=bidirectional, conv_channels=6, subsample=2)
+    return SpeechConfig(
+        cell=cell, hidden=8, layers=2, bidirectional=bidirectional, conv_channels=6, subsample=2
+    )
 
 
 def tiny_checkpoint(tmp_path, domain: str, cell: str, bidirectional: bool, **extra):
@@ -47,8 +60,17 @@ def tiny_checkpoint(tmp_path, domain: str, cell: str, bidirectional: bool, **ext
     cfg = config_for(domain, cell, bidirectional, **extra)
     model = find_domain(domain).build_model(cfg, META[domain])
     path = tmp_path / f"{domain}-{cell}" / "checkpoints" / "best.pt"
-    save_checkpoint(path, {"domain": domain, "config": config_to_dict(cfg), "meta": META[domain],
-                           "model": model.state_dict(), "epoch": 0, "step": 0})
+    save_checkpoint(
+        path,
+        {
+            "domain": domain,
+            "config": config_to_dict(cfg),
+            "meta": META[domain],
+            "model": model.state_dict(),
+            "epoch": 0,
+            "step": 0,
+        },
+    )
     return path
 
 
@@ -59,11 +81,19 @@ def run_onnx(session, inputs, lengths):
 STACKED = {"layers": 3, "layer_norm": True, "residual": True}
 
 
-@pytest.mark.parametrize("domain,cell,bidirectional,extra", [
-    ("nlp", "lstm", True, {}), ("nlp", "gru", False, {}), ("vision", "rnn", True, {}),
-    ("vision", "mingru", False, {}), ("vision", "gru", True, STACKED), ("speech", "gru", True, {}),
-    ("speech", "lstm", False, {}), ("speech", "minlstm", True, {}),
-])
+@pytest.mark.parametrize(
+    "domain,cell,bidirectional,extra",
+    [
+        ("nlp", "lstm", True, {}),
+        ("nlp", "gru", False, {}),
+        ("vision", "rnn", True, {}),
+        ("vision", "mingru", False, {}),
+        ("vision", "gru", True, STACKED),
+        ("speech", "gru", True, {}),
+        ("speech", "lstm", False, {}),
+        ("speech", "minlstm", True, {}),
+    ],
+)
 def test_onnx_matches_torch_on_padded_mixed_lengths(tmp_path, capsys, domain, cell, bidirectional, extra):
     checkpoint = tiny_checkpoint(tmp_path, domain, cell, bidirectional, **extra)
     out = tmp_path / "model.onnx"

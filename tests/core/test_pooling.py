@@ -1,12 +1,13 @@
 """Pooling reads valid steps only; `last` is per direction."""
+
 from __future__ import annotations
 
 import pytest
 import torch
+from sequence_checks import check_padding_invariance
 
 from core import Pooling, build_backbone
 from core.errors import ConfigError
-from sequence_checks import check_padding_invariance
 
 LENGTHS = torch.tensor([4, 1, 3])
 
@@ -24,7 +25,7 @@ def test_padding_never_contributes(kind):
     out = _outputs_with_noisy_padding()
     pooled = pool(out, LENGTHS)  # (B, D)
     for b, n in enumerate(LENGTHS.tolist()):
-        torch.testing.assert_close(pooled[b:b + 1], pool(out[b:b + 1, :n], LENGTHS[b:b + 1]))
+        torch.testing.assert_close(pooled[b : b + 1], pool(out[b : b + 1, :n], LENGTHS[b : b + 1]))
     assert pooled.shape == (3, 6) and pooled.abs().max() < 1e2
 
 

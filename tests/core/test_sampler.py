@@ -1,4 +1,5 @@
 """Bucketing keeps padding small, covers every index once, and splits across replicas."""
+
 from __future__ import annotations
 
 import random
@@ -27,7 +28,7 @@ def test_every_index_once_and_padding_much_smaller_than_random():
     assert len(batches) == len(sampler) == 32  # ceil(1000 / 32)
     shuffled = list(range(len(LENGTHS)))
     random.Random(0).shuffle(shuffled)
-    random_batches = [shuffled[i:i + 32] for i in range(0, len(shuffled), 32)]
+    random_batches = [shuffled[i : i + 32] for i in range(0, len(shuffled), 32)]
     assert _padded_tokens(batches) < 0.75 * _padded_tokens(random_batches)
     assert _padded_tokens(batches) < 1.1 * sum(LENGTHS)
 
@@ -64,8 +65,10 @@ def test_a_sequence_longer_than_max_tokens_gets_its_own_batch():
 
 @pytest.mark.parametrize("drop_last", (False, True))
 def test_replicas_get_equal_disjoint_shares(drop_last):
-    shares = [list(BucketBatchSampler(LENGTHS, 48, num_replicas=3, rank=r, seed=2, drop_last=drop_last))
-              for r in range(3)]
+    shares = [
+        list(BucketBatchSampler(LENGTHS, 48, num_replicas=3, rank=r, seed=2, drop_last=drop_last))
+        for r in range(3)
+    ]
     assert len({len(s) for s in shares}) == 1
     seen = [_flat(s) for s in shares]
     if drop_last:
@@ -74,8 +77,14 @@ def test_replicas_get_equal_disjoint_shares(drop_last):
         assert set().union(*map(set, seen)) == set(range(len(LENGTHS)))
 
 
-@pytest.mark.parametrize("kwargs,field", [(dict(batch_size=0), "batch_size"), (dict(max_tokens=0), "max_tokens"),
-                                          (dict(num_replicas=2, rank=2), "rank")])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(batch_size=0), "batch_size"),
+        (dict(max_tokens=0), "max_tokens"),
+        (dict(num_replicas=2, rank=2), "rank"),
+    ],
+)
 def test_bad_arguments_raise_config_error(kwargs, field):
     args = dict(batch_size=4) | kwargs
     with pytest.raises(ConfigError, match=field):

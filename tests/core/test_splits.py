@@ -1,4 +1,5 @@
 """core.engine.splits (held-out shares, CV folds, --limit-train) and core.engine.cv through a domain."""
+
 from __future__ import annotations
 
 import json

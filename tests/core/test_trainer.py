@@ -1,4 +1,5 @@
 """End-to-end engine tests on the synthetic toy domain (tests/core/core_toy_domain.py)."""
+
 from __future__ import annotations
 
 import json
@@ -6,10 +7,10 @@ import math
 
 import pytest
 import torch
+from core_toy_domain import DOMAIN, ToyConfig
 
 from core.engine.checkpoint import load_checkpoint, load_for_inference
 from core.engine.run import train_main
-from core_toy_domain import DOMAIN, ToyConfig
 
 FAST = ["--no-progress"]
 
@@ -33,18 +34,38 @@ def test_training_loss_falls_and_beats_chance(trained):
     final = json.loads((trained / "final.json").read_text())
     assert final["test"]["accuracy"] > 0.55  # chance is 1/3
     assert set(final["test"]) == {"accuracy", "macro_f1"}
-    assert final["params"] == sum(p.numel() for p in DOMAIN.build_model(ToyConfig(), {"input_size": 4, "classes": [0, 1, 2]}).parameters())
+    assert final["params"] == sum(
+        p.numel()
+        for p in DOMAIN.build_model(ToyConfig(), {"input_size": 4, "classes": [0, 1, 2]}).parameters()
+    )
     assert final["env"]["device"] == "cpu" and final["env"]["threads"] >= 1
     assert final["val_best"]["accuracy"] == max(r["val_accuracy"] for r in history)
 
 
 def test_run_directory_holds_every_artefact(trained):
-    for name in ("config.yaml", "metrics.jsonl", "final.json", "curves.png", "confusion.json",
-                 "confusion.png", "checkpoints/last.pt", "checkpoints/best.pt"):
+    for name in (
+        "config.yaml",
+        "metrics.jsonl",
+        "final.json",
+        "curves.png",
+        "confusion.json",
+        "confusion.png",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+    ):
         assert (trained / name).is_file(), name
     assert list((trained / "tb").glob("events.out.tfevents.*"))
     record = read_jsonl(trained / "metrics.jsonl")[0]
-    for key in ("epoch", "step", "train_loss", "val_accuracy", "seconds", "samples_per_s", "lr", "skipped_steps"):
+    for key in (
+        "epoch",
+        "step",
+        "train_loss",
+        "val_accuracy",
+        "seconds",
+        "samples_per_s",
+        "lr",
+        "skipped_steps",
+    ):
         assert key in record, key
     confusion = json.loads((trained / "confusion.json").read_text())
     assert confusion["classes"] == ["first", "second", "third"]
@@ -53,8 +74,19 @@ def test_run_directory_holds_every_artefact(trained):
 
 def test_checkpoint_contract_and_best_is_tested(trained):
     last = load_checkpoint(trained / "checkpoints" / "last.pt", domain="toy")
-    for key in ("domain", "config", "meta", "model", "optimizer", "scheduler", "epoch", "step", "rng",
-                "history", "best"):
+    for key in (
+        "domain",
+        "config",
+        "meta",
+        "model",
+        "optimizer",
+        "scheduler",
+        "epoch",
+        "step",
+        "rng",
+        "history",
+        "best",
+    ):
         assert key in last, key
     assert last["epoch"] == 3 and not last["mid_epoch"]
     best = load_checkpoint(trained / "checkpoints" / "best.pt")
@@ -75,8 +107,9 @@ def test_load_for_inference_reproduces_test_accuracy(trained):
 
 
 def test_run_config_yaml_round_trips(trained):
-    from core.engine.config import config_from_dict, parse_config
     from core_toy_domain import ToyConfig
+
+    from core.engine.config import config_from_dict, parse_config
 
     stored = config_from_dict(ToyConfig, load_checkpoint(trained / "checkpoints" / "last.pt")["config"])
     again = parse_config(ToyConfig, ["--config", str(trained / "config.yaml")])

@@ -1,4 +1,5 @@
 """Non-finite guard, time budget, early stopping, LR schedules and per-epoch seeding."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import math
 
 import pytest
 import torch
+from core_toy_domain import CLASSES, DOMAIN, ToyConfig, build_data, build_model
 from torch.utils.data import DataLoader, Sampler
 
 from core.engine.checkpoint import load_checkpoint
@@ -15,7 +17,6 @@ from core.engine.run import train_main
 from core.engine.schedule import LRSchedule
 from core.engine.seeding import rng_state, seed_loader_epoch, set_rng_state
 from core.engine.trainer import NonFiniteError, Trainer
-from core_toy_domain import CLASSES, DOMAIN, ToyConfig, build_data, build_model
 
 
 class NanGrad(torch.autograd.Function):
@@ -49,8 +50,16 @@ def make_trainer(tmp_path, task, **overrides):
     cfg = ToyConfig(n_train=96, epochs=2, progress=False, **overrides)
     data = build_data(cfg)
     torch.manual_seed(0)
-    return Trainer(model=build_model(cfg, data.meta), task=task, cfg=cfg, train_loader=data.train,
-                   val_loader=data.val, out_dir=tmp_path, domain="toy", meta=data.meta)
+    return Trainer(
+        model=build_model(cfg, data.meta),
+        task=task,
+        cfg=cfg,
+        train_loader=data.train,
+        val_loader=data.val,
+        out_dir=tmp_path,
+        domain="toy",
+        meta=data.meta,
+    )
 
 
 def test_isolated_non_finite_steps_are_skipped_and_counted(tmp_path):
@@ -76,14 +85,23 @@ def test_consecutive_non_finite_steps_stop_without_touching_weights(tmp_path, ki
 
 
 def test_train_main_reports_divergence_in_one_line(tmp_path, capsys):
-    nan_domain = Domain("toy", ToyConfig, build_data, build_model, lambda cfg, meta: PoisonTask(bad_steps=range(99)))
-    code = train_main(nan_domain, ["--no-progress", "--n-train", "64", "--out", str(tmp_path), "--max-bad-steps", "2"])
+    nan_domain = Domain(
+        "toy", ToyConfig, build_data, build_model, lambda cfg, meta: PoisonTask(bad_steps=range(99))
+    )
+    code = train_main(
+        nan_domain, ["--no-progress", "--n-train", "64", "--out", str(tmp_path), "--max-bad-steps", "2"]
+    )
     assert code == 3
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_time_budget_ends_cleanly_with_results(tmp_path):
-    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "50", "--max-minutes", "1e-5"]) == 0
+    assert (
+        train_main(
+            DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "50", "--max-minutes", "1e-5"]
+        )
+        == 0
+    )
     final = json.loads((tmp_path / "final.json").read_text())
     assert final["stopped"] == "time_budget" and final["epochs"] == 1
     assert 0 < final["steps"] < 12  # stopped inside the first epoch (12 batches)
@@ -93,8 +111,25 @@ def test_time_budget_ends_cleanly_with_results(tmp_path):
 
 def test_early_stopping_on_a_flat_metric(tmp_path):
     # a vanishing learning rate keeps the validation accuracy flat, so patience 1 stops at epoch 2
-    assert train_main(DOMAIN, ["--no-progress", "--out", str(tmp_path), "--epochs", "6", "--n-train", "64",
-                               "--lr", "1e-12", "--patience", "1"]) == 0
+    assert (
+        train_main(
+            DOMAIN,
+            [
+                "--no-progress",
+                "--out",
+                str(tmp_path),
+                "--epochs",
+                "6",
+                "--n-train",
+                "64",
+                "--lr",
+                "1e-12",
+                "--patience",
+                "1",
+            ],
+        )
+        == 0
+    )
     final = json.loads((tmp_path / "final.json").read_text())
     assert final["stopped"] == "early_stopping" and final["epochs"] == 2 and final["best_epoch"] == 1
 
@@ -141,7 +176,9 @@ class RecordingSampler(Sampler):
 
 def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
     def order(epochs, seed=3):
-        loader = DataLoader(list(range(40)), batch_size=40, shuffle=True, generator=torch.Generator().manual_seed(99))
+        loader = DataLoader(
+            list(range(40)), batch_size=40, shuffle=True, generator=torch.Generator().manual_seed(99)
+        )
         for epoch in epochs:
             seed_loader_epoch(loader, seed, epoch)
             result = next(iter(loader)).tolist()
@@ -188,8 +225,9 @@ def test_worker_randomness_follows_seed_and_epoch():
 
 
 def test_new_run_in_an_old_folder_never_tests_a_stale_best(tmp_path):
-    from core.engine.checkpoint import save_checkpoint
     from core_toy_domain import checkpoint_of
+
+    from core.engine.checkpoint import save_checkpoint
 
     stale = build_model(ToyConfig(), {"input_size": 4, "classes": CLASSES})
     with torch.no_grad():

@@ -1,4 +1,5 @@
 """Exact resume: end-of-epoch, mid-epoch (SIGTERM) and after SIGKILL give the uninterrupted result."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ VARYING = {"seconds", "samples_per_s"}  # wall-clock fields legitimately differ
 
 def outcome(out: Path) -> tuple[dict, list[dict], dict]:
     final = json.loads((out / "final.json").read_text())
-    history = [{k: v for k, v in json.loads(line).items() if k not in VARYING}
-               for line in (out / "metrics.jsonl").read_text().splitlines()]
+    history = [
+        {k: v for k, v in json.loads(line).items() if k not in VARYING}
+        for line in (out / "metrics.jsonl").read_text().splitlines()
+    ]
     best = load_checkpoint(out / "checkpoints" / "best.pt")["model"]
     return final["test"], history, best
 
@@ -71,8 +74,11 @@ def test_resume_after_mid_epoch_sigterm_is_exact(straight, tmp_path):
 def test_sigkill_mid_epoch_then_resume_finishes_identically(straight, tmp_path):
     out = tmp_path / "run"
     last = out / "checkpoints" / "last.pt"
-    proc = subprocess.Popen([sys.executable, str(TOY_SCRIPT), *RUN, "--out", str(out), "--step-sleep", "0.15"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(TOY_SCRIPT), *RUN, "--out", str(out), "--step-sleep", "0.15"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

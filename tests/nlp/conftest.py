@@ -1,4 +1,5 @@
 """One small toy run shared by the train and predict tests (trained through the real CLI)."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,22 @@ def tiny_args() -> list[str]:
 def toy_run(tmp_path_factory) -> Path:
     """``python -m nlp.train`` on the embedded toy corpus: a finished run directory."""
     out = tmp_path_factory.mktemp("nlp") / "toy-run"
-    command = [sys.executable, "-m", "nlp.train", "--data", "toy", "--epochs", "2", "--limit-train", "1200",
-               "--limit-eval", "300", "--out", str(out), *TINY]
+    command = [
+        sys.executable,
+        "-m",
+        "nlp.train",
+        "--data",
+        "toy",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "1200",
+        "--limit-eval",
+        "300",
+        "--out",
+        str(out),
+        *TINY,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see one_thread
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,5 @@
 """Sources, splits, encoding and length-bucketed batches."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,14 @@ def test_loader_batches_are_bucketed_and_lengths_match_tokens():
 
 
 def _write_csv(path, rows, sep=","):
-    path.write_text("id" + sep + "review" + sep + "stars\n" + "".join(f"{i}{sep}{t}{sep}{y}\n" for i, (t, y) in enumerate(rows)))
+    path.write_text(
+        "id"
+        + sep
+        + "review"
+        + sep
+        + "stars\n"
+        + "".join(f"{i}{sep}{t}{sep}{y}\n" for i, (t, y) in enumerate(rows))
+    )
 
 
 def test_csv_with_three_string_classes_and_train_only_vocabulary(tmp_path):
@@ -52,7 +60,11 @@ def test_csv_with_three_string_classes_and_train_only_vocabulary(tmp_path):
     train_texts = set(bundle.train.dataset.texts)
     for text, _ in rows:  # each row's unique word is in the vocabulary iff the row is in the training split
         assert (text.split()[0] in itos) == (text in train_texts)
-    assert bundle.meta["sizes"] == {"train": 48, "val": 6, "test": 6}  # test 10 %, then val 10 % of the rest, rounded up
+    assert bundle.meta["sizes"] == {
+        "train": 48,
+        "val": 6,
+        "test": 6,
+    }  # test 10 %, then val 10 % of the rest, rounded up
     batch = next(iter(bundle.test))
     assert batch.targets.max() < 3 and unk_share(batch) > 0.2  # unseen test words are <unk> (id 1)
 
@@ -77,7 +89,9 @@ def test_tsv_and_jsonl_sources_with_bad_records_reported(tmp_path, caplog):
 def test_missing_column_names_file_and_columns(tmp_path):
     path = tmp_path / "r.csv"
     _write_csv(path, [("a", "b")] * 10)
-    with pytest.raises(DataError, match=r"r.csv: no column 'text' \(--text-column\); columns are id, review, stars"):
+    with pytest.raises(
+        DataError, match=r"r.csv: no column 'text' \(--text-column\); columns are id, review, stars"
+    ):
         build_data(cfg_for(path))
 
 
@@ -120,7 +134,8 @@ def test_toy_defeats_bag_of_bigrams_on_contrast_only():
     assert toy.splits()["train"][:50] == data["train"][:50]  # fixed seeds, same corpus
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"\S+")
     clf = LogisticRegression(C=10, max_iter=2000).fit(
-        vectorizer.fit_transform([t for t, _ in data["train"]]), [y for _, y in data["train"]])
+        vectorizer.fit_transform([t for t, _ in data["train"]]), [y for _, y in data["train"]]
+    )
     predicted = clf.predict(vectorizer.transform([t for t, _ in data["test"]]))
     by_family: dict[str, list[bool]] = {}
     for (text, label), guess in zip(data["test"], predicted):

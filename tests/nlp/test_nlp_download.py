@@ -1,4 +1,5 @@
 """The archive downloader against a real HTTP server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,10 @@ from nlp.download import download_and_unpack
 def make_archive() -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, text in {"aclImdb/train/pos/0_9.txt": b"great", "aclImdb/train/neg/1_2.txt": b"awful"}.items():
+        for name, text in {
+            "aclImdb/train/pos/0_9.txt": b"great",
+            "aclImdb/train/neg/1_2.txt": b"awful",
+        }.items():
             info = tarfile.TarInfo(name)
             info.size = len(text)
             tar.addfile(info, io.BytesIO(text))
@@ -33,8 +37,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     extra = b""  # /imdb.tar.gz, set by the test that needs it
 
     def do_GET(self):  # noqa: N802 (http.server's name)
-        body = {"/good.tar.gz": ARCHIVE, "/cut.tar.gz": ARCHIVE, "/bad.tar.gz": ARCHIVE[:-40],
-                "/imdb.tar.gz": self.extra}.get(self.path)
+        body = {
+            "/good.tar.gz": ARCHIVE,
+            "/cut.tar.gz": ARCHIVE,
+            "/bad.tar.gz": ARCHIVE[:-40],
+            "/imdb.tar.gz": self.extra,
+        }.get(self.path)
         if body is None:
             self.send_error(404)
             return
@@ -68,7 +76,9 @@ def leftovers(root: Path) -> list[str]:
 
 
 def test_good_archive_is_verified_and_unpacked(server, tmp_path):
-    dest = download_and_unpack(f"{server}/good.tar.gz", tmp_path, sha256=sha(ARCHIVE), member="aclImdb", progress=False)
+    dest = download_and_unpack(
+        f"{server}/good.tar.gz", tmp_path, sha256=sha(ARCHIVE), member="aclImdb", progress=False
+    )
     assert dest == tmp_path / "aclImdb"
     assert (dest / "train" / "pos" / "0_9.txt").read_bytes() == b"great"
     assert leftovers(tmp_path) == ["aclImdb"]  # archive and staging folder removed
@@ -78,26 +88,34 @@ def test_good_archive_is_verified_and_unpacked(server, tmp_path):
 
 def test_wrong_checksum_leaves_nothing(server, tmp_path):
     with pytest.raises(DataError, match="SHA-256 .* does not match"):
-        download_and_unpack(f"{server}/good.tar.gz", tmp_path, sha256="0" * 64, member="aclImdb", progress=False)
+        download_and_unpack(
+            f"{server}/good.tar.gz", tmp_path, sha256="0" * 64, member="aclImdb", progress=False
+        )
     assert leftovers(tmp_path) == []
 
 
 def test_interrupted_transfer_leaves_nothing(server, tmp_path):
     with pytest.raises(DataError, match="cut.tar.gz"):
-        download_and_unpack(f"{server}/cut.tar.gz", tmp_path, sha256=sha(ARCHIVE), member="aclImdb", progress=False)
+        download_and_unpack(
+            f"{server}/cut.tar.gz", tmp_path, sha256=sha(ARCHIVE), member="aclImdb", progress=False
+        )
     assert leftovers(tmp_path) == []
 
 
 def test_corrupt_archive_with_matching_checksum_is_not_half_unpacked(server, tmp_path):
     corrupt = ARCHIVE[:-40]
     with pytest.raises(DataError, match="cannot unpack"):
-        download_and_unpack(f"{server}/bad.tar.gz", tmp_path, sha256=sha(corrupt), member="aclImdb", progress=False)
+        download_and_unpack(
+            f"{server}/bad.tar.gz", tmp_path, sha256=sha(corrupt), member="aclImdb", progress=False
+        )
     assert leftovers(tmp_path) == []
 
 
 def test_unreachable_server_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="download failed"):
-        download_and_unpack("http://127.0.0.1:9/x.tar.gz", tmp_path, sha256="0" * 64, member="x", progress=False)
+        download_and_unpack(
+            "http://127.0.0.1:9/x.tar.gz", tmp_path, sha256="0" * 64, member="x", progress=False
+        )
 
 
 def make_imdb_archive() -> bytes:
@@ -129,6 +147,10 @@ def test_imdb_download_then_load(server, tmp_path, monkeypatch):
         build_data(NlpConfig(data="imdb", progress=False))
     bundle = build_data(NlpConfig(data="imdb", download=True, max_tokens=50, progress=False))
     assert (tmp_path / "cache" / "nlp" / "aclImdb" / "train" / "pos").is_dir()
-    assert bundle.meta["sizes"] == {"train": 21, "val": 3, "test": 8}  # val: 10 % of 24 training texts, rounded up
+    assert bundle.meta["sizes"] == {
+        "train": 21,
+        "val": 3,
+        "test": 8,
+    }  # val: 10 % of 24 training texts, rounded up
     assert "<br" not in " ".join(bundle.meta["vocab"]["itos"]) and "br" not in bundle.meta["vocab"]["itos"]
     assert max(bundle.train.dataset.lengths) == 50  # cut to --max-tokens

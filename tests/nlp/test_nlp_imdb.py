@@ -1,4 +1,5 @@
 """IMDB from the shared archive: SHA-256 check, one unpacking into the cache, counts, truncation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,16 @@ from nlp.imdb import unpacked_archive
 from nlp.sources import read_source
 from nlp.train import NlpConfig
 
-REMOVED = ["train/pos/0_9.txt", "train/pos/7_7.txt", "train/neg/2_1.txt", "train/neg/9_1.txt",
-           "test/pos/0_10.txt", "test/pos/2_7.txt", "test/pos/7_9.txt", "test/pos/9_7.txt"]
+REMOVED = [
+    "train/pos/0_9.txt",
+    "train/pos/7_7.txt",
+    "train/neg/2_1.txt",
+    "train/neg/9_1.txt",
+    "test/pos/0_10.txt",
+    "test/pos/2_7.txt",
+    "test/pos/7_9.txt",
+    "test/pos/9_7.txt",
+]
 
 
 def write_archive(root, readme_hash=None) -> bytes:
@@ -32,7 +41,9 @@ def write_archive(root, readme_hash=None) -> bytes:
     folder = root / "sentiment" / "imdb"
     folder.mkdir(parents=True)
     (folder / "aclImdb.tar.xz").write_bytes(raw)
-    (folder / "README.md").write_text(f"## Archive\nsha256 `{readme_hash or hashlib.sha256(raw).hexdigest()}`\n")
+    (folder / "README.md").write_text(
+        f"## Archive\nsha256 `{readme_hash or hashlib.sha256(raw).hexdigest()}`\n"
+    )
     return raw
 
 
@@ -42,8 +53,10 @@ def test_archive_is_checked_and_unpacked_once(tmp_path, monkeypatch, isolated_ca
     folder = unpacked_archive()
     assert folder == isolated_cache / "nlp" / f"aclImdb-{hashlib.sha256(raw).hexdigest()[:12]}"
     splits = read_source(NlpConfig(data="imdb", progress=False))
-    assert {k: Counter(label for _, label in v) for k, v in splits.items()} == \
-        {"train": {"negative": 3, "positive": 3}, "test": {"negative": 3, "positive": 3}}
+    assert {k: Counter(label for _, label in v) for k, v in splits.items()} == {
+        "train": {"negative": 3, "positive": 3},
+        "test": {"negative": 3, "positive": 3},
+    }
     assert splits["train"][0][0] == "review 0 in train/neg the end"
     (tmp_path / "data" / "sentiment" / "imdb" / "aclImdb.tar.xz").write_bytes(b"not read again")
     assert unpacked_archive() == folder  # the cache is reused, the archive is not unpacked twice
@@ -71,5 +84,8 @@ def test_real_archive_counts_without_the_removed_reviews(data_dir, isolated_cach
     assert all(not (folder / name).exists() for name in REMOVED)
     splits = read_source(NlpConfig(data="imdb", progress=False))
     counts = {k: Counter(label for _, label in v) for k, v in splits.items()}
-    assert counts == {"train": {"positive": 12498, "negative": 12498}, "test": {"positive": 12496, "negative": 12500}}
+    assert counts == {
+        "train": {"positive": 12498, "negative": 12498},
+        "test": {"positive": 12496, "negative": 12500},
+    }
     assert len(list((folder / "train" / "unsup").glob("*.txt"))) == 50000

@@ -1,5 +1,6 @@
 """The nlp classifier (core SequenceClassifier + token embedding): shapes, padding invariance,
 pooling kinds, regularisers."""
+
 from __future__ import annotations
 
 import pytest

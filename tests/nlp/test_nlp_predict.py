@@ -1,4 +1,5 @@
 """``python -m nlp.predict`` on good and bad input, and broken checkpoints."""
+
 from __future__ import annotations
 
 import torch
@@ -15,7 +16,9 @@ def run(capsys, *args) -> tuple[int, list[list[str]], str]:
 
 def test_texts_get_a_label_and_probability_in_order(toy_run, capsys):
     best = toy_run / "checkpoints" / "best.pt"
-    code, rows, _ = run(capsys, "--checkpoint", best, "the plot was very good", "some dull acting but a clever script")
+    code, rows, _ = run(
+        capsys, "--checkpoint", best, "the plot was very good", "some dull acting but a clever script"
+    )
     assert code == 0 and [r[0] for r in rows] == ["1", "2"]
     for row in rows:
         assert row[1] in ("negative", "positive") and 0.5 <= float(row[2]) <= 1.0
@@ -23,8 +26,15 @@ def test_texts_get_a_label_and_probability_in_order(toy_run, capsys):
 
 
 def test_bad_lines_are_reported_and_the_rest_classified(toy_run, tmp_path, capsys):
-    lines = [b"a good plot", b"", b"\x00\x01\x02garbage\xff", bytes(range(128, 256)) * 4,
-             b"the acting was not bad " * 50_000, b"caf\xe9 the plot was dull", b"   \t"]
+    lines = [
+        b"a good plot",
+        b"",
+        b"\x00\x01\x02garbage\xff",
+        bytes(range(128, 256)) * 4,
+        b"the acting was not bad " * 50_000,
+        b"caf\xe9 the plot was dull",
+        b"   \t",
+    ]
     path = tmp_path / "in.txt"
     path.write_bytes(b"\n".join(lines) + b"\n")
     code, rows, _ = run(capsys, "--checkpoint", toy_run / "checkpoints" / "best.pt", "--file", path)
@@ -90,4 +100,8 @@ def test_ensemble_members_must_share_classes(toy_run, tmp_path, capsys):
     renamed = tmp_path / "renamed.pt"
     _rewrite(best, renamed, lambda s: s["meta"].update(classes=["neg", "pos"]))
     code, _, err = run(capsys, "--checkpoint", best, "--checkpoint", renamed, "good")
-    assert code == 2 and "renamed.pt: classes ['neg', 'pos'] differ" in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2
+        and "renamed.pt: classes ['neg', 'pos'] differ" in err
+        and len(err.strip().splitlines()) == 1
+    )

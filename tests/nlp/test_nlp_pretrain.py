@@ -1,4 +1,5 @@
 """Language-model pretraining of embedding + backbone, and a classifier that starts from it."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,28 @@ def lm_run(tmp_path_factory):
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(text for text, _ in toy.generate(400, seed=3)) + "\n")
     torch.set_num_threads(1)
-    code = main(["--data", str(corpus), *BACKBONE, "--embed-dim", "12", "--bptt", "12", "--batch-size", "8",
-                 "--epochs", "6", "--lr", "1e-2", "--heldout-fraction", "0.1", "--no-progress", "--out", str(folder / "run")])
+    code = main(
+        [
+            "--data",
+            str(corpus),
+            *BACKBONE,
+            "--embed-dim",
+            "12",
+            "--bptt",
+            "12",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "6",
+            "--lr",
+            "1e-2",
+            "--heldout-fraction",
+            "0.1",
+            "--no-progress",
+            "--out",
+            str(folder / "run"),
+        ]
+    )
     assert code == 0
     return folder / "run"
 
@@ -46,8 +67,21 @@ def test_pretraining_lowers_heldout_perplexity(lm_run):
 def test_finetuning_starts_from_the_pretrained_embedding_vocabulary_and_backbone(lm_run):
     checkpoint = lm_run / "checkpoints" / "lm.pt"
     state = load_checkpoint(checkpoint)
-    cfg = parse_config(NlpConfig, ["--data", "toy", *BACKBONE, "--init-backbone", str(checkpoint),
-                                   "--limit-train", "200", "--limit-eval", "50", "--no-progress"])
+    cfg = parse_config(
+        NlpConfig,
+        [
+            "--data",
+            "toy",
+            *BACKBONE,
+            "--init-backbone",
+            str(checkpoint),
+            "--limit-train",
+            "200",
+            "--limit-eval",
+            "50",
+            "--no-progress",
+        ],
+    )
     bundle = build_data(cfg)
     assert bundle.meta["vocab"]["itos"] == state["meta"]["vocab"]["itos"]
     model = build_model(cfg, bundle.meta)  # embed dim 12 from the checkpoint, not the default 128
@@ -59,8 +93,24 @@ def test_finetuning_starts_from_the_pretrained_embedding_vocabulary_and_backbone
 
 def test_finetune_cli_and_conflicting_flags(lm_run, tmp_path, capsys):
     checkpoint = str(lm_run / "checkpoints" / "lm.pt")
-    common = ["--data", "toy", *BACKBONE, "--init-backbone", checkpoint, "--epochs", "1", "--limit-train", "200",
-              "--limit-eval", "50", "--batch-size", "32", "--no-progress", "--out", str(tmp_path / "ft")]
+    common = [
+        "--data",
+        "toy",
+        *BACKBONE,
+        "--init-backbone",
+        checkpoint,
+        "--epochs",
+        "1",
+        "--limit-train",
+        "200",
+        "--limit-eval",
+        "50",
+        "--batch-size",
+        "32",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "ft"),
+    ]
     assert train_main(common) == 0
     assert "init-backbone: " in capsys.readouterr().err
     assert train_main([*common, "--vectors", "glove-6b-50d"]) == 2
@@ -71,7 +121,9 @@ def test_finetune_cli_and_conflicting_flags(lm_run, tmp_path, capsys):
 
 def test_each_direction_predicts_only_what_it_has_not_read():
     torch.manual_seed(0)
-    model = LanguageModel(vocab_size=30, embed_dim=6, backbone=build_backbone("gru", 6, 8, bidirectional=True))
+    model = LanguageModel(
+        vocab_size=30, embed_dim=6, backbone=build_backbone("gru", 6, 8, bidirectional=True)
+    )
     window = torch.randint(2, 30, (1, 10))
     outputs = {}
     for position in (2, 7):  # change one input token; inputs are window[:, 1:-1]

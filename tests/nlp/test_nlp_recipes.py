@@ -1,4 +1,5 @@
 """Every nlp recipe is a valid NlpConfig (its fields) plus an optional meta mapping."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """SST trees: the parser on synthetic lines and the real treebank's counts."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -19,10 +20,16 @@ def test_leaf_with_a_space_and_escapes_is_one_word():
     assert [node.label for node in tree.phrases()] == [3, 2, 2, 2, 4, 2, 4]
 
 
-@pytest.mark.parametrize("line, problem", [
-    ("(3 (2 a) (2 b)", "left open"), ("(3 (2 a) (2 b)))", "closes nothing"), ("(3 (2 a", "never closes"),
-    ("(3 (2 a)) (2 b)", "after the closing bracket"), ("(7 (2 a) (2 b))", "label '7'"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("(3 (2 a) (2 b)", "left open"),
+        ("(3 (2 a) (2 b)))", "closes nothing"),
+        ("(3 (2 a", "never closes"),
+        ("(3 (2 a)) (2 b)", "after the closing bracket"),
+        ("(7 (2 a) (2 b))", "label '7'"),
+    ],
+)
 def test_bad_tree_is_one_line_naming_file_and_line(tmp_path, line, problem):
     path = tmp_path / "train.txt"
     path.write_text("(2 (2 fine) (2 tree))\n" + line + "\n")
@@ -34,8 +41,12 @@ def test_bad_tree_is_one_line_naming_file_and_line(tmp_path, line, problem):
 
 def test_phrases_are_distinct_and_drop_neutral():
     trees = [parse_tree("(4 (3 good) (2 film))"), parse_tree("(1 (1 bad) (2 film))"), parse_tree("(3 good)")]
-    assert phrase_rows(trees) == [("good film", "positive"), ("good", "positive"), ("bad film", "negative"),
-                                  ("bad", "negative")]
+    assert phrase_rows(trees) == [
+        ("good film", "positive"),
+        ("good", "positive"),
+        ("bad film", "negative"),
+        ("bad", "negative"),
+    ]
 
 
 @pytest.mark.data
@@ -51,6 +62,8 @@ def test_real_treebank_counts(data_dir):
     assert {k: len(v) for k, v in sst5.items()} == {"train": 159273, "val": 1101, "test": 2210}
     roots = Counter(label for _, label in sst5["test"])
     assert [roots[name] for name in SST5_CLASSES] == [279, 633, 389, 510, 399]  # the README's counts
-    binary_roots = [sentence_rows(read_trees(folder / f"{name}.txt"), classes="sst2") for name in ("train", "dev")]
+    binary_roots = [
+        sentence_rows(read_trees(folder / f"{name}.txt"), classes="sst2") for name in ("train", "dev")
+    ]
     assert [len(rows) for rows in binary_roots] == [6920, 872]
     assert set(sst2["train"]) >= set(binary_roots[0])  # every root sentence is one of the phrases

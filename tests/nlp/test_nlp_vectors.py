@@ -1,4 +1,5 @@
 """Pretrained word vectors: reading, coverage, the three modes, training and predicting with them."""
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,14 @@ def test_text_file_rows_and_coverage(text_vectors):
     assert vectors.leading_words(str(text_vectors), 2) == ["good", "film"]
 
 
-@pytest.mark.parametrize("body, line, problem", [
-    ("good 1 2\nfilm 1 2 3\n", 2, "3 values, expected 2"), ("good 1 2\nfilm 1 x\n", 2, "not a number"),
-    ("3 2\ngood 1 2\nfilm 1\n", 3, "1 values, expected 2"),
-])
+@pytest.mark.parametrize(
+    "body, line, problem",
+    [
+        ("good 1 2\nfilm 1 2 3\n", 2, "3 values, expected 2"),
+        ("good 1 2\nfilm 1 x\n", 2, "not a number"),
+        ("3 2\ngood 1 2\nfilm 1\n", 3, "1 values, expected 2"),
+    ],
+)
 def test_bad_vectors_file_is_one_line_naming_file_and_line(tmp_path, body, line, problem):
     path = tmp_path / "bad.txt"
     path.write_text(body)
@@ -88,11 +93,36 @@ def test_modes_load_the_rows_and_freeze_what_they_should(mode, text_vectors):
 
 def test_train_and_predict_with_glove(tmp_path, tiny_args, capsys):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "nlp.train", "--data", "toy", "--epochs", "1", "--limit-train", "300",
-               "--limit-eval", "100", "--vectors", "glove-6b-50d", "--vectors-mode", "both",
-               "--vectors-vocab", "500", "--out", str(out), *tiny_args]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "nlp.train",
+        "--data",
+        "toy",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "300",
+        "--limit-eval",
+        "100",
+        "--vectors",
+        "glove-6b-50d",
+        "--vectors-mode",
+        "both",
+        "--vectors-vocab",
+        "500",
+        "--out",
+        str(out),
+        *tiny_args,
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "training words" in done.stderr
     final = json.loads((out / "final.json").read_text())

@@ -1,4 +1,5 @@
 """benchmarks.nlp_vectors: rows, seeds statistics and the markdown section come from the run folders."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ def finished(folder, accuracy, seconds=120.0):
 def test_collect_groups_seeds_and_baselines(tmp_path):
     log = tmp_path / "exp.log"
     names = ["sst2p-glove-s0", "sst2p-glove-s1", "sst2p-glove-s2", "sst2p-nbsvm", "sst5-glove-s0"]
-    log.write_text("noise\n" + "".join(f"=== 10:00:0{i} {n}: python -m nlp.train --data x --seed {i}\n"
-                                       for i, n in enumerate(names)))
+    log.write_text(
+        "noise\n"
+        + "".join(
+            f"=== 10:00:0{i} {n}: python -m nlp.train --data x --seed {i}\n" for i, n in enumerate(names)
+        )
+    )
     for name, accuracy in zip(names[:4], (0.86, 0.88, 0.87, 0.83)):
         finished(tmp_path / f"nlp-{name}", accuracy)
     tasks = collect(log, tmp_path)  # sst5 has no final.json yet: left out

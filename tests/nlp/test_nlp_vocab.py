@@ -1,4 +1,5 @@
 """Normaliser, tokeniser, decoding fallbacks and the vocabulary table."""
+
 from __future__ import annotations
 
 import logging
@@ -18,9 +19,31 @@ def test_empty_and_blank_text_give_no_tokens():
 
 def test_ptb_clitics_and_punctuation_match_sst_tokenisation():
     assert tokenize("It doesn't WORK, the film's plot...") == [
-        "it", "does", "n't", "work", ",", "the", "film", "'s", "plot", ".", ".", "."]
+        "it",
+        "does",
+        "n't",
+        "work",
+        ",",
+        "the",
+        "film",
+        "'s",
+        "plot",
+        ".",
+        ".",
+        ".",
+    ]
     # SST is already tokenised this way: the tokeniser must leave it unchanged
-    assert tokenize("it does n't work , the film 's plot") == ["it", "does", "n't", "work", ",", "the", "film", "'s", "plot"]
+    assert tokenize("it does n't work , the film 's plot") == [
+        "it",
+        "does",
+        "n't",
+        "work",
+        ",",
+        "the",
+        "film",
+        "'s",
+        "plot",
+    ]
     assert tokenize("a re-imagining") == ["a", "re-imagining"]
 
 
@@ -44,7 +67,13 @@ def test_unknown_words_map_to_unk_and_pad_is_zero():
 def test_min_freq_max_size_and_deterministic_ties():
     lists = [["b", "a", "c", "c", "d"], ["a", "b", "c"]]
     vocab = Vocab.build(lists, min_freq=2)
-    assert vocab.itos == ["<pad>", "<unk>", "c", "a", "b"]  # c thrice; a, b twice tied -> alphabetical; d once dropped
+    assert vocab.itos == [
+        "<pad>",
+        "<unk>",
+        "c",
+        "a",
+        "b",
+    ]  # c thrice; a, b twice tied -> alphabetical; d once dropped
     assert Vocab.build(lists, max_size=3).itos == ["<pad>", "<unk>", "c"]
 
 

@@ -13,9 +13,22 @@ from benchmarks.run import main
 @pytest.mark.slow
 def test_recipe_times_seeds_row(tmp_path):
     results = tmp_path / "recipes.json"
-    argv = ["--recipe", "vision/digits-quick", "--seeds", "2", "--first-seed", "3", "--threads", "1",
-            "--runs", str(tmp_path / "runs"), "--results", str(results),
-            "--extra", "--epochs 1 --limit-train 64 --hidden 8"]
+    argv = [
+        "--recipe",
+        "vision/digits-quick",
+        "--seeds",
+        "2",
+        "--first-seed",
+        "3",
+        "--threads",
+        "1",
+        "--runs",
+        str(tmp_path / "runs"),
+        "--results",
+        str(results),
+        "--extra",
+        "--epochs 1 --limit-train 64 --hidden 8",
+    ]
     assert main(argv) == 0
     (row,) = json.loads(results.read_text())["rows"]
     assert row["recipe"] == "vision/digits-quick" and row["seeds"] == [3, 4]

@@ -3,6 +3,7 @@
 Every load path (predict/transcribe CLIs, --resume, --init-backbone) gets a malicious pickle, a
 truncated file and crafted contents: each ends in one line naming the file, exit 2.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,6 +67,7 @@ def _set_config(key, value, fragment):
     def craft(state):
         state["config"][key] = value
         return fragment
+
     return craft
 
 
@@ -73,6 +75,7 @@ def _set(key, value, fragment):
     def craft(state):
         state[key] = value
         return fragment
+
     return craft
 
 
@@ -109,7 +112,9 @@ def test_damaged_checkpoint_is_one_line_in_every_inference_cli(runs, tmp_path, r
     refused(use_checkpoint(domain, path, tmp_path), "bad.pt", fragment)
 
 
-@pytest.mark.parametrize("kind", ["malicious-pickle", "truncated", "config-hidden-huge", "model-entry-not-tensor"])
+@pytest.mark.parametrize(
+    "kind", ["malicious-pickle", "truncated", "config-hidden-huge", "model-entry-not-tensor"]
+)
 def test_damaged_checkpoint_in_resume_and_init_backbone(runs, tmp_path, refused, kind):
     run = Path(shutil.copytree(runs["vision"].parent.parent, tmp_path / "run"))
     before = (run / "final.json").read_bytes()
@@ -118,7 +123,10 @@ def test_damaged_checkpoint_in_resume_and_init_backbone(runs, tmp_path, refused,
     refused(train_main(VISION, [*flags, "--out", str(run), "--resume"]), "last.pt")
     refused(train_main(VISION, ["--no-progress", "--out", str(run), "--resume"]), "last.pt")  # its own config
     if not kind.startswith("config"):  # --init-backbone reads only the weights
-        refused(train_main(VISION, [*flags, "--out", str(tmp_path / "new"), "--init-backbone", str(path)]), "last.pt")
+        refused(
+            train_main(VISION, [*flags, "--out", str(tmp_path / "new"), "--init-backbone", str(path)]),
+            "last.pt",
+        )
     assert (run / "final.json").read_bytes() == before and not (tmp_path / "new").exists()
 
 
@@ -139,8 +147,11 @@ PIPELINE_META = {
     "vision-mean-empty": ("vision", lambda m: m.update(mean=[]), "meta 'mean'"),
     "vision-classes-number": ("vision", lambda m: m.update(classes=3), "meta 'classes'"),
     "vision-classes-short": ("vision", lambda m: m.update(classes=["0"]), "meta 'classes'"),
-    "vision-permutation-short": ("vision", lambda m: m.update(mode="permuted-pixels", permutation=torch.arange(3)),
-                                 "permutation"),
+    "vision-permutation-short": (
+        "vision",
+        lambda m: m.update(mode="permuted-pixels", permutation=torch.arange(3)),
+        "permutation",
+    ),
     "nlp-vocab-number": ("nlp", lambda m: m.update(vocab=5), "vocab"),
     "nlp-vocab-altered": ("nlp", lambda m: m["vocab"]["itos"].reverse(), "vocab"),
 }

@@ -1,4 +1,5 @@
 """``rnnsuite compare``: grid names checked against the registries before any run; failures exit non-zero."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,10 @@ import pytest
 from core.tools import compare
 
 BAD_GRIDS = {
-    "path-escape": ('cells: ["../../../../escaped"]\nhidden: [8]\n', "'cells': unknown '../../../../escaped'"),
+    "path-escape": (
+        'cells: ["../../../../escaped"]\nhidden: [8]\n',
+        "'cells': unknown '../../../../escaped'",
+    ),
     "string-not-list": ("cells: gru\nhidden: [8]\n", "'cells' must be a list"),
     "number-not-list": ("cells: [gru]\nhidden: 8\n", "'hidden' must be a list"),
     "number-cell": ("cells: [7]\nhidden: [8]\n", "'cells' must be a list"),
@@ -40,10 +44,16 @@ def test_bad_grid_is_refused_before_any_run(tmp_path, refused, case):
     assert not (tmp_path / "a").exists() and not (tmp_path / "escaped").exists()
 
 
-@pytest.mark.parametrize("flags, fragment", [(["--cells", "lstm", "nosuchcell"], "unknown 'nosuchcell'"),
-                                             (["--hidden", "abc"], "--hidden"), (["--bogus"], "--bogus"),
-                                             (["--domains", "../x"], "unknown '../x'"),
-                                             (["--max-minutes", "inf"], "'max_minutes'")])
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--cells", "lstm", "nosuchcell"], "unknown 'nosuchcell'"),
+        (["--hidden", "abc"], "--hidden"),
+        (["--bogus"], "--bogus"),
+        (["--domains", "../x"], "unknown '../x'"),
+        (["--max-minutes", "inf"], "'max_minutes'"),
+    ],
+)
 def test_bad_flag_is_refused_before_any_run(tmp_path, refused, flags, fragment):
     out = tmp_path / "out"
     refused(compare.main([*flags, "--out", str(out)]), fragment)
@@ -53,8 +63,20 @@ def test_bad_flag_is_refused_before_any_run(tmp_path, refused, flags, fragment):
 @pytest.mark.slow
 def test_a_failed_run_makes_compare_exit_non_zero_with_the_report_written(tmp_path, capsys):
     out = tmp_path / "out"
-    code = compare.main(["--domains", "nlp", "--cells", "gru", "--hidden", "8", "--no-baselines",
-                         "--out", str(out), f"--extra=--data {tmp_path / 'absent.csv'}"])
+    code = compare.main(
+        [
+            "--domains",
+            "nlp",
+            "--cells",
+            "gru",
+            "--hidden",
+            "8",
+            "--no-baselines",
+            "--out",
+            str(out),
+            f"--extra=--data {tmp_path / 'absent.csv'}",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "1 of 1 runs failed: nlp/gru-h8" in err
     runs = json.loads((out / "compare.json").read_text())["runs"]

@@ -1,4 +1,5 @@
 """Bad flags, text tables and images: one line naming the file or field, exit 2, nothing lost."""
+
 from __future__ import annotations
 
 import io
@@ -79,8 +80,11 @@ def test_invalid_utf8_in_a_csv_is_reported_with_its_lines(tmp_path, caplog):
 
 def test_invalid_utf8_in_strict_mode_names_the_line(tmp_path, refused):
     path = reviews_csv(tmp_path / "latin.csv", bad_bytes_at=(7,))
-    refused(train_main(NLP, ["--data", str(path), "--encoding-errors", "strict", "--out", str(tmp_path / "r")]),
-            "latin.csv:7:", "not valid utf-8")
+    refused(
+        train_main(NLP, ["--data", str(path), "--encoding-errors", "strict", "--out", str(tmp_path / "r")]),
+        "latin.csv:7:",
+        "not valid utf-8",
+    )
 
 
 @pytest.mark.parametrize("value", ["-1", "0"])
@@ -90,25 +94,32 @@ def test_predict_max_chars_must_be_positive(runs, refused, value):
 
 def test_predict_reads_standard_input(runs, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a superb film\n\nawful\n")))
-    assert nlp.predict.main(["--checkpoint", str(runs["nlp"]), "--file", "-"]) == 1  # the blank line is skipped
+    assert (
+        nlp.predict.main(["--checkpoint", str(runs["nlp"]), "--file", "-"]) == 1
+    )  # the blank line is skipped
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"] and "SKIPPED" in lines[1]
 
 
 @pytest.mark.parametrize("flags", [["--beam", "-3"], ["--lm-weight", "nan"], ["--max-seconds", "-1"]])
 def test_transcribe_flags_out_of_range(runs, tmp_path, refused, flags):
-    refused(speech.transcribe.main(["--checkpoint", str(runs["speech"]), str(tmp_path / "x.wav"), *flags]),
-            flags[0])
+    refused(
+        speech.transcribe.main(["--checkpoint", str(runs["speech"]), str(tmp_path / "x.wav"), *flags]),
+        flags[0],
+    )
 
 
 def decompression_bomb(path: Path, side: int = 20000) -> Path:
     """A PNG whose header claims side x side grey pixels (PIL refuses to decode it at open)."""
+
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     rows = zlib.compress(b"\x00" * (side + 1) * 4)  # a few rows: the header alone triggers the check
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -123,7 +134,9 @@ def image_folder(root: Path, classes: tuple[str, ...] = ("dark", "light"), per_c
 def test_decompression_bomb_is_skipped_in_training_with_one_line(tmp_path, capsys):
     folder = image_folder(tmp_path / "images")
     decompression_bomb(folder / "dark" / "bomb.png")
-    assert train_main(VISION, ["--data", str(folder), "--size", "8", *TINY, "--out", str(tmp_path / "run")]) == 0
+    assert (
+        train_main(VISION, ["--data", str(folder), "--size", "8", *TINY, "--out", str(tmp_path / "run")]) == 0
+    )
     skipped = [line for line in capsys.readouterr().err.splitlines() if "bomb.png" in line]
     assert len(skipped) == 1 and "not a readable image" in skipped[0]
 
@@ -140,18 +153,25 @@ def test_decompression_bomb_in_predict_fails_that_file_only(runs, tmp_path, caps
 
 def test_an_image_folder_with_one_class_is_refused(tmp_path, refused):
     folder = image_folder(tmp_path / "images", classes=("only",))
-    refused(train_main(VISION, ["--data", str(folder), "--out", str(tmp_path / "run")]), "one class only", "'only'")
+    refused(
+        train_main(VISION, ["--data", str(folder), "--out", str(tmp_path / "run")]),
+        "one class only",
+        "'only'",
+    )
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("flags", [["--mode", "columns"], ["--data", "digits", "--limit-train", "150"],
-                                   ["--split-seed", "4"]])
+@pytest.mark.parametrize(
+    "flags", [["--mode", "columns"], ["--data", "digits", "--limit-train", "150"], ["--split-seed", "4"]]
+)
 def test_resume_with_changed_data_shaping_flags_is_refused(runs, tmp_path, snapshot, refused, flags):
     import shutil
 
     run = Path(shutil.copytree(runs["vision"].parent.parent, tmp_path / "run"))
     before = snapshot(run)
-    refused(train_main(VISION, ["--no-progress", "--out", str(run), "--resume", *flags]), "--resume", flags[-2])
+    refused(
+        train_main(VISION, ["--no-progress", "--out", str(run), "--resume", *flags]), "--resume", flags[-2]
+    )
     assert snapshot(run) == before
 
 
@@ -159,8 +179,17 @@ def test_cross_validation_again_keeps_every_earlier_result(tmp_path, refused):
     from nlp.train import main
 
     out = tmp_path / "cv"
-    flags = ["--data", str(reviews_csv(tmp_path / "r.csv")), "--cv", "3", "--baseline", "tfidf", "--no-progress",
-             "--out", str(out)]
+    flags = [
+        "--data",
+        str(reviews_csv(tmp_path / "r.csv")),
+        "--cv",
+        "3",
+        "--baseline",
+        "tfidf",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert main(flags) == 0
     first = (out / "cv.json").read_text()
     refused(main(flags), "fold-0", "holds a run")

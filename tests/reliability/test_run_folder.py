@@ -1,4 +1,5 @@
 """--out: validated before it is touched, never wiped, locked while a run uses it."""
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,25 @@ def test_new_run_into_a_resumable_run_is_refused(snapshot, run_copy, refused):
 def test_overwrite_with_bad_input_still_changes_nothing(snapshot, run_copy, tmp_path, refused):
     """Everything is validated before --out is touched, even when --overwrite allows replacing it."""
     before = snapshot(run_copy)
-    refused(train_main(DOMAIN, [*QUIET, "--out", str(run_copy), "--overwrite", "--init-backbone",
-                                str(tmp_path / "absent.pt")]), "--init-backbone", "absent.pt")
+    refused(
+        train_main(
+            DOMAIN,
+            [*QUIET, "--out", str(run_copy), "--overwrite", "--init-backbone", str(tmp_path / "absent.pt")],
+        ),
+        "--init-backbone",
+        "absent.pt",
+    )
     small = tmp_path / "small.pt"
     from core_toy_domain import META, ToyConfig, build_model, checkpoint_of
 
     from core.engine.checkpoint import save_checkpoint
 
     save_checkpoint(small, checkpoint_of(build_model(ToyConfig(hidden=8), META), hidden=8))
-    refused(train_main(DOMAIN, [*QUIET, "--out", str(run_copy), "--overwrite", "--init-backbone", str(small)]),
-            "--init-backbone", "does not match")
+    refused(
+        train_main(DOMAIN, [*QUIET, "--out", str(run_copy), "--overwrite", "--init-backbone", str(small)]),
+        "--init-backbone",
+        "does not match",
+    )
     assert snapshot(run_copy) == before
 
 
@@ -72,7 +82,11 @@ def test_overwrite_moves_the_earlier_run_aside(snapshot, run_copy, capsys):
 
 
 def test_resume_and_overwrite_together_are_refused(run_copy, refused):
-    refused(train_main(DOMAIN, [*QUIET, "--out", str(run_copy), "--resume", "--overwrite"]), "--resume", "--overwrite")
+    refused(
+        train_main(DOMAIN, [*QUIET, "--out", str(run_copy), "--resume", "--overwrite"]),
+        "--resume",
+        "--overwrite",
+    )
 
 
 @pytest.mark.parametrize("flag", [["--hidden", "8"], ["--n-train", "32"], ["--seed", "5"], ["--lr", "0.5"]])
@@ -133,7 +147,9 @@ with rundir.claim(Path(sys.argv[1]), resume=False, overwrite=False):
 def test_second_run_refuses_a_locked_folder_and_a_crash_releases_the_lock(tmp_path, refused):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         refused(train_main(DOMAIN, [*QUIET, "--out", str(out)]), "in use by another run", f"pid {holder.pid}")

@@ -1,4 +1,5 @@
 """Speech: the feature cache follows the manifest's transcripts; bad manifests are one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def write_clips(folder: Path, count: int) -> list[str]:
     names = []
     for i in range(count):
         t = np.arange(int(0.3 * RATE)) / RATE
-        sf.write(folder / f"c{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 40 * i) * t)).astype(np.float32), RATE)
+        sf.write(
+            folder / f"c{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 40 * i) * t)).astype(np.float32), RATE
+        )
         names.append(f"c{i}.wav")
     return names
 
@@ -74,7 +77,10 @@ def test_a_cache_entry_that_fails_to_load_is_rebuilt(tmp_path, isolated_cache, c
 BAD_MANIFESTS = {
     "duration-abc": ('{"path": "c0.wav", "transcript": "one", "duration": "abc"}\n', "row 1: duration"),
     "duration-negative": ('{"path": "c0.wav", "transcript": "one", "duration": -1}\n', "row 1: duration"),
-    "no-transcript": ('{"path": "c0.wav", "transcript": "one"}\n{"path": "c1.wav"}\n', "row 2: no 'transcript'"),
+    "no-transcript": (
+        '{"path": "c0.wav", "transcript": "one"}\n{"path": "c1.wav"}\n',
+        "row 2: no 'transcript'",
+    ),
     "null-transcript": ('{"path": "c0.wav", "transcript": null}\n', "row 1: no 'transcript'"),
     "row-is-a-list": ('["c0.wav", "one"]\n', "row 1: expected an object"),
     "row-is-a-number": ("7\n", "row 1: expected an object"),
@@ -93,5 +99,9 @@ def test_bad_manifest_is_one_line_exit_2(tmp_path, isolated_cache, refused, case
     manifest = tmp_path / ("m.tsv" if case.startswith("tsv") else "m.jsonl")
     manifest.write_text(content)
     out = tmp_path / "run"
-    refused(train_main(DOMAIN, ["--data", str(manifest), "--out", str(out), "--no-progress"]), manifest.name, fragment)
+    refused(
+        train_main(DOMAIN, ["--data", str(manifest), "--out", str(out), "--no-progress"]),
+        manifest.name,
+        fragment,
+    )
     assert not out.exists()  # nothing was created for a run that never started

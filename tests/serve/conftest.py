@@ -12,6 +12,7 @@ Fixtures (session-scoped, reusable from any test folder through ``pytest_plugins
 ``serve_helpers`` (importable: tests/serve is on pytest's pythonpath) holds ``start_server`` and the
 input makers (WAV, PNG, PCM bytes) for tests that need their own server.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,13 +25,60 @@ from serve_helpers import LiveServer, start_server  # noqa: F401  (LiveServer: t
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = {
-    "nlp": ["nlp.train", "--data", "toy", "--epochs", "3", "--limit-train", "2000", "--limit-eval", "200",
-            "--hidden", "24", "--embed-dim", "24", "--cell", "gru", "--batch-size", "32", "--lr", "1e-2",
-            "--warmup-steps", "10"],  # about 90% test accuracy
-    "vision": ["vision.train", "--data", "digits", "--epochs", "3", "--hidden", "24", "--batch-size", "32",
-               "--lr", "1e-2"],
-    "speech": ["speech.train", "--data", "tts-digits", "--num-utts", "40", "--limit-eval", "8", "--epochs", "1",
-               "--hidden", "16", "--conv-channels", "16", "--cell", "gru", "--no-bidirectional"],
+    "nlp": [
+        "nlp.train",
+        "--data",
+        "toy",
+        "--epochs",
+        "3",
+        "--limit-train",
+        "2000",
+        "--limit-eval",
+        "200",
+        "--hidden",
+        "24",
+        "--embed-dim",
+        "24",
+        "--cell",
+        "gru",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-2",
+        "--warmup-steps",
+        "10",
+    ],  # about 90% test accuracy
+    "vision": [
+        "vision.train",
+        "--data",
+        "digits",
+        "--epochs",
+        "3",
+        "--hidden",
+        "24",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-2",
+    ],
+    "speech": [
+        "speech.train",
+        "--data",
+        "tts-digits",
+        "--num-utts",
+        "40",
+        "--limit-eval",
+        "8",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--conv-channels",
+        "16",
+        "--cell",
+        "gru",
+        "--no-bidirectional",
+    ],
 }
 
 
@@ -46,7 +94,9 @@ def train_tiny(module_args: list[str], out: Path, cache: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-runs")
-    return {domain: train_tiny(args, root / f"{domain}-tiny", root / "cache") for domain, args in TRAIN.items()}
+    return {
+        domain: train_tiny(args, root / f"{domain}-tiny", root / "cache") for domain, args in TRAIN.items()
+    }
 
 
 @pytest.fixture(scope="session")

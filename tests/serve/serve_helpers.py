@@ -1,4 +1,5 @@
 """Helpers of the serve tests: a server subprocess, WAV bytes of synthesised digit strings, PNG digits."""
+
 from __future__ import annotations
 
 import io
@@ -67,12 +68,21 @@ class LiveServer:
                 self.process.wait()
 
 
-def start_server(checkpoints: list[Path], *, port: int | None = None, extra: list[str] = (),
-                 log: Path | None = None) -> LiveServer:
+def start_server(
+    checkpoints: list[Path], *, port: int | None = None, extra: list[str] = (), log: Path | None = None
+) -> LiveServer:
     """``rnnsuite serve`` in a subprocess; returns once /healthz answers (or fails with its log)."""
     port = port or free_port()
-    command = [sys.executable, "-m", "core.tools.cli", "serve", "--port", str(port), *extra,
-               *[a for c in checkpoints for a in ("--checkpoint", str(c))]]
+    command = [
+        sys.executable,
+        "-m",
+        "core.tools.cli",
+        "serve",
+        "--port",
+        str(port),
+        *extra,
+        *[a for c in checkpoints for a in ("--checkpoint", str(c))],
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     handle = open(log, "w") if log else subprocess.DEVNULL
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=handle)

@@ -1,4 +1,5 @@
 """The HTTP contract against a live server: every endpoint, every error code, answers equal the predictors'."""
+
 from __future__ import annotations
 
 import httpx
@@ -35,7 +36,9 @@ def test_text_prediction_matches_the_predictor(client, live_server, tiny_checkpo
     from nlp.predictor import load_predictor
 
     texts = ["the plot was very good", "a dull and lifeless film"]
-    answer = client.post(f"/v1/{live_server.names['nlp']}/predict", json={"inputs": texts, "explain": True}).json()
+    answer = client.post(
+        f"/v1/{live_server.names['nlp']}/predict", json={"inputs": texts, "explain": True}
+    ).json()
     expected = load_predictor(tiny_checkpoints["nlp"]).predict(texts)
     for got, want in zip(answer["results"], expected):
         assert got["label"] == want["label"]
@@ -46,8 +49,13 @@ def test_text_prediction_matches_the_predictor(client, live_server, tiny_checkpo
 
 
 def test_image_prediction_with_rows(client, live_server):
-    files = [("files", ("zero.png", digit_png(0), "image/png")), ("files", ("one.png", digit_png(1), "image/png"))]
-    answer = client.post(f"/v1/{live_server.names['vision']}/predict", files=files, data={"explain": "true"}).json()
+    files = [
+        ("files", ("zero.png", digit_png(0), "image/png")),
+        ("files", ("one.png", digit_png(1), "image/png")),
+    ]
+    answer = client.post(
+        f"/v1/{live_server.names['vision']}/predict", files=files, data={"explain": "true"}
+    ).json()
     assert [r["label"] for r in answer["results"]] == ["0", "1"]  # sklearn digits 0 and 1, seen in training
     for result in answer["results"]:
         assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
@@ -59,39 +67,92 @@ def test_audio_prediction_matches_offline_transcription(client, live_server, tin
     from speech.predictor import load_predictor
 
     samples = spoken("four two", 16000)  # another rate than the model's on purpose
-    answer = client.post(f"/v1/{live_server.names['speech']}/predict",
-                         files=[("files", ("a.wav", wav_bytes(samples, 16000), "audio/wav"))]).json()
+    answer = client.post(
+        f"/v1/{live_server.names['speech']}/predict",
+        files=[("files", ("a.wav", wav_bytes(samples, 16000), "audio/wav"))],
+    ).json()
     result = answer["results"][0]
     predictor = load_predictor(tiny_checkpoints["speech"])
     expected = predictor.predict([(samples.astype(np.float32), 16000)])[0]["transcript"]
     assert result["transcript"] == expected and isinstance(expected, str)
-    assert result["audio_seconds"] == pytest.approx(len(samples) / 16000, abs=1e-3) and result["decode_seconds"] > 0
+    assert (
+        result["audio_seconds"] == pytest.approx(len(samples) / 16000, abs=1e-3)
+        and result["decode_seconds"] > 0
+    )
 
 
-@pytest.mark.parametrize("case", ["unknown-model", "nlp-multipart", "vision-json", "bad-json", "not-a-list",
-                                  "empty-text", "long-text", "no-files", "bad-image", "bad-audio", "long-audio",
-                                  "too-many", "big-body"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-model",
+        "nlp-multipart",
+        "vision-json",
+        "bad-json",
+        "not-a-list",
+        "empty-text",
+        "long-text",
+        "no-files",
+        "bad-image",
+        "bad-audio",
+        "long-audio",
+        "too-many",
+        "big-body",
+    ],
+)
 def test_each_bad_input_is_one_json_line(client, live_server, case):
     nlp, vision, speech = (f"/v1/{live_server.names[d]}/predict" for d in ("nlp", "vision", "speech"))
     requests = {
-        "unknown-model": (lambda: client.post("/v1/nope/predict", json={"inputs": ["x"]}), 404, "unknown model"),
-        "nlp-multipart": (lambda: client.post(nlp, files={"files": ("a.txt", b"x")}), 415, "application/json"),
+        "unknown-model": (
+            lambda: client.post("/v1/nope/predict", json={"inputs": ["x"]}),
+            404,
+            "unknown model",
+        ),
+        "nlp-multipart": (
+            lambda: client.post(nlp, files={"files": ("a.txt", b"x")}),
+            415,
+            "application/json",
+        ),
         "vision-json": (lambda: client.post(vision, json={"inputs": ["x"]}), 415, "multipart/form-data"),
-        "bad-json": (lambda: client.post(nlp, content=b"{oops", headers={"content-type": "application/json"}),
-                     400, "not valid JSON"),
+        "bad-json": (
+            lambda: client.post(nlp, content=b"{oops", headers={"content-type": "application/json"}),
+            400,
+            "not valid JSON",
+        ),
         "not-a-list": (lambda: client.post(nlp, json={"inputs": "good"}), 422, "'inputs'"),
-        "empty-text": (lambda: client.post(nlp, json={"inputs": ["fine", "  "]}), 400, "inputs[1]: empty text"),
-        "long-text": (lambda: client.post(nlp, json={"inputs": ["a" * 20_001]}), 413, "inputs[0]: 20001 characters"),
+        "empty-text": (
+            lambda: client.post(nlp, json={"inputs": ["fine", "  "]}),
+            400,
+            "inputs[1]: empty text",
+        ),
+        "long-text": (
+            lambda: client.post(nlp, json={"inputs": ["a" * 20_001]}),
+            413,
+            "inputs[0]: 20001 characters",
+        ),
         "no-files": (lambda: client.post(vision, files={"other": ("a.png", digit_png(0))}), 422, "no inputs"),
-        "bad-image": (lambda: client.post(vision, files={"files": ("x.png", b"not an image")}), 400,
-                      "files[0] (x.png): not a readable image"),
-        "bad-audio": (lambda: client.post(speech, files={"files": ("x.wav", b"RIFF0000WAVEjunk")}), 400,
-                      "files[0] (x.wav): not readable"),
-        "long-audio": (lambda: client.post(speech, files={"files": ("long.wav", wav_bytes(np.zeros(8000 * 61), 8000))}),
-                       413, "61.0 s of audio, the limit is 60 s"),
+        "bad-image": (
+            lambda: client.post(vision, files={"files": ("x.png", b"not an image")}),
+            400,
+            "files[0] (x.png): not a readable image",
+        ),
+        "bad-audio": (
+            lambda: client.post(speech, files={"files": ("x.wav", b"RIFF0000WAVEjunk")}),
+            400,
+            "files[0] (x.wav): not readable",
+        ),
+        "long-audio": (
+            lambda: client.post(speech, files={"files": ("long.wav", wav_bytes(np.zeros(8000 * 61), 8000))}),
+            413,
+            "61.0 s of audio, the limit is 60 s",
+        ),
         "too-many": (lambda: client.post(nlp, json={"inputs": ["good"] * 65}), 413, "65 inputs"),
-        "big-body": (lambda: client.post(nlp, content=b" " * (17 * 2**20), headers={"content-type": "application/json"}),
-                     413, "request body of"),
+        "big-body": (
+            lambda: client.post(
+                nlp, content=b" " * (17 * 2**20), headers={"content-type": "application/json"}
+            ),
+            413,
+            "request body of",
+        ),
     }
     send, status, fragment = requests[case]
     assert_error(send(), status, fragment)
@@ -105,4 +166,6 @@ def test_metrics_count_requests_latency_and_queue(client, live_server):
     name = live_server.names["nlp"]
     assert f'rnnsuite_requests_total{{model="{name}",route="/v1/{{model}}/predict",status="200"}}' in text
     assert 'status="404"' in text and "rnnsuite_queue_depth 0" in text
-    assert f'rnnsuite_request_seconds_bucket{{model="{name}",route="/v1/{{model}}/predict",le="+Inf"}}' in text
+    assert (
+        f'rnnsuite_request_seconds_bucket{{model="{name}",route="/v1/{{model}}/predict",le="+Inf"}}' in text
+    )

@@ -9,6 +9,7 @@ file) and checks that partial transcripts arrive while recording. Screenshots go
 Skipped, with the reason, when /usr/bin/chromium, Playwright or the server package is absent
 (``.ci/run`` installs chromium on a fresh machine).
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,14 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REVIEW = "a gorgeous and moving film , but the ending is terrible"
 
 if not Path(CHROMIUM).is_file():
@@ -38,7 +45,9 @@ def server_present() -> bool:
 
 if not server_present():
     pytest.skip("core.tools.serve (rnnsuite serve) is not in this checkout", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')"
+)
 
 import httpx  # after the skips: a dependency of the server
 from serve_helpers import spoken, start_server, wav_bytes
@@ -51,11 +60,16 @@ def browser(tmp_path_factory):
     # the microphone: Chromium's fake capture device plays this file, looped
     microphone = tmp_path_factory.mktemp("microphone") / "speech.wav"
     microphone.write_bytes(wav_bytes(spoken("one two three four", 16_000), 16_000))
-    fake_microphone = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-audio-capture={microphone}"]
+    fake_microphone = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+    ]
     with sync_api.sync_playwright() as playwright:
         try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS + fake_microphone)
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=LAUNCH_ARGS + fake_microphone
+            )
         except sync_api.Error as err:
             pytest.skip(f"chromium does not start here: {str(err).splitlines()[0]}")
         yield chromium
@@ -99,7 +113,9 @@ def test_typed_review_gets_the_apis_label_and_a_strip_per_token(page, live_serve
     chips = page.locator("#text-tokens .token")
     assert chips.count() == len(expected["tokens"]) > 3
     assert [chips.nth(i).locator(".word").text_content() for i in range(chips.count())] == expected["tokens"]
-    colours = {chips.nth(i).evaluate("el => getComputedStyle(el).backgroundColor") for i in range(chips.count())}
+    colours = {
+        chips.nth(i).evaluate("el => getComputedStyle(el).backgroundColor") for i in range(chips.count())
+    }
     assert len(colours) > 1  # the strip follows the prefix probabilities, not one flat colour
     shown = page.locator("#text-probs li").first.text_content()
     best = max(expected["probabilities"], key=expected["probabilities"].get)
@@ -122,8 +138,9 @@ def test_drawn_digit_gets_the_apis_label_and_row_by_row_probabilities(page, live
     page.wait_for_selector("#vision-result:not([hidden])", timeout=30_000)
     sent = page.evaluate("document.getElementById('draw-small').toDataURL('image/png')")
     png = base64.b64decode(sent.split(",", 1)[1])
-    expected = api_predict(live_server, "vision", files={"files": ("digit.png", png, "image/png")},
-                           data={"explain": "true"})
+    expected = api_predict(
+        live_server, "vision", files={"files": ("digit.png", png, "image/png")}, data={"explain": "true"}
+    )
     assert page.text_content("#vision-label") == expected["label"]
     rows = page.locator("#vision-rows .row:not(.head)")
     assert rows.count() == len(expected["row_probabilities"]) > 1
@@ -141,7 +158,9 @@ def test_uploaded_wav_streams_to_the_offline_transcript(page, live_server, tmp_p
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
     page.set_input_files("#audio-file", str(wav))
     page.wait_for_selector("#transcript.final", timeout=60_000)
-    expected = api_predict(live_server, "speech", files={"files": ("digits.wav", wav.read_bytes(), "audio/wav")})
+    expected = api_predict(
+        live_server, "speech", files={"files": ("digits.wav", wav.read_bytes(), "audio/wav")}
+    )
     assert page.text_content("#transcript") == expected["transcript"]
     assert sum('"partial"' in frame for frame in frames) >= 2  # the transcript grew chunk by chunk
     assert "stateful" in page.text_content("#speech-state")

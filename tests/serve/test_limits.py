@@ -1,5 +1,6 @@
 """Overload and slowness, made deterministic with a gate in front of a real predictor:
 a full queue answers 503 with Retry-After, a slow prediction 504, and the server goes on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -91,7 +92,9 @@ def test_chunked_body_over_the_limit_is_413(gated):
     async def scenario():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.post("/v1/m/predict", content=chunks(), headers={"content-type": "application/json"})
+            return await client.post(
+                "/v1/m/predict", content=chunks(), headers={"content-type": "application/json"}
+            )
 
     response = run(scenario())
     assert response.status_code == 413 and "over the limit of 1000 bytes" in response.json()["error"]

@@ -3,6 +3,7 @@
 Uses the tiny trained checkpoints of tests/serve/conftest.py (``tiny_checkpoints``) and real
 inputs: review texts, scikit-learn digit PNGs, a synthesised spoken digit string.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,7 +21,9 @@ def predictors_present() -> bool:
 
 
 if not predictors_present():
-    pytest.skip("core.engine.predictor (the domains' predictors) is not in this checkout", allow_module_level=True)
+    pytest.skip(
+        "core.engine.predictor (the domains' predictors) is not in this checkout", allow_module_level=True
+    )
 pytest.importorskip("onnxruntime")
 
 import httpx  # after the skips: a dependency of the server
@@ -39,15 +42,20 @@ TOLERANCE = 1e-4
 @pytest.fixture(scope="module")
 def both(tiny_checkpoints):
     """domain -> (PyTorch predictor, onnxruntime predictor)."""
-    return {domain: (find_domain(domain).load_predictor(path, "cpu"), load_onnx_predictor(path))
-            for domain, path in tiny_checkpoints.items()}
+    return {
+        domain: (find_domain(domain).load_predictor(path, "cpu"), load_onnx_predictor(path))
+        for domain, path in tiny_checkpoints.items()
+    }
 
 
 def assert_close_probabilities(expected: list[dict], got: list[dict]) -> None:
     for want, have in zip(expected, got, strict=True):
         assert have["label"] == want["label"]
         assert want["probabilities"].keys() == have["probabilities"].keys()
-        assert max(abs(want["probabilities"][k] - have["probabilities"][k]) for k in want["probabilities"]) <= TOLERANCE
+        assert (
+            max(abs(want["probabilities"][k] - have["probabilities"][k]) for k in want["probabilities"])
+            <= TOLERANCE
+        )
 
 
 def test_text_answers_and_explanations_match_torch(both):
@@ -57,16 +65,25 @@ def test_text_answers_and_explanations_match_torch(both):
     assert_close_probabilities(expected, got)
     for want, have in zip(expected, got):
         assert have["tokens"] == want["tokens"]
-        assert np.abs(np.array(have["prefix_probabilities"]) - np.array(want["prefix_probabilities"])).max() <= TOLERANCE
+        assert (
+            np.abs(np.array(have["prefix_probabilities"]) - np.array(want["prefix_probabilities"])).max()
+            <= TOLERANCE
+        )
 
 
 def test_image_answers_and_rows_match_torch(both):
     torch_predictor, onnx_predictor = both["vision"]
     images = [Image.open(io.BytesIO(digit_png(i))) for i in range(6)]
-    expected, got = torch_predictor.predict(images, explain=True), onnx_predictor.predict(images, explain=True)
+    expected, got = (
+        torch_predictor.predict(images, explain=True),
+        onnx_predictor.predict(images, explain=True),
+    )
     assert_close_probabilities(expected, got)
     for want, have in zip(expected, got):
-        assert np.abs(np.array(have["row_probabilities"]) - np.array(want["row_probabilities"])).max() <= TOLERANCE
+        assert (
+            np.abs(np.array(have["row_probabilities"]) - np.array(want["row_probabilities"])).max()
+            <= TOLERANCE
+        )
 
 
 def test_transcripts_match_torch(both):
@@ -92,16 +109,22 @@ def test_export_is_reused_while_the_checkpoint_is_unchanged(tiny_checkpoints, bo
 
 
 def test_server_with_the_onnxruntime_backend_answers_like_torch(tiny_checkpoints, both, tmp_path):
-    server = start_server(list(tiny_checkpoints.values()), extra=["--backend", "onnxruntime"],
-                          log=tmp_path / "server.log")
+    server = start_server(
+        list(tiny_checkpoints.values()), extra=["--backend", "onnxruntime"], log=tmp_path / "server.log"
+    )
     try:
-        response = httpx.post(f"{server.url}/v1/{server.names['nlp']}/predict", json={"inputs": TEXTS}, timeout=60)
+        response = httpx.post(
+            f"{server.url}/v1/{server.names['nlp']}/predict", json={"inputs": TEXTS}, timeout=60
+        )
         assert response.status_code == 200, response.text
         assert_close_probabilities(both["nlp"][0].predict(TEXTS), response.json()["results"])
         rate = both["speech"][0].sample_rate
         wav = wav_bytes(spoken("three five", rate), rate)
-        response = httpx.post(f"{server.url}/v1/{server.names['speech']}/predict",
-                              files={"files": ("a.wav", wav, "audio/wav")}, timeout=60)
+        response = httpx.post(
+            f"{server.url}/v1/{server.names['speech']}/predict",
+            files={"files": ("a.wav", wav, "audio/wav")},
+            timeout=60,
+        )
         assert response.status_code == 200, response.text
         samples, _ = sf.read(io.BytesIO(wav), dtype="float32")  # what the server decodes
         expected = both["speech"][0].predict([(samples, rate)])

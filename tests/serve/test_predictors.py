@@ -1,4 +1,5 @@
 """The Predictor contract: each domain's load_predictor, JSON-able info, and the nlp CLI's light imports."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,19 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from serve_helpers import ROOT, spoken
 
 from core.engine.predictor import Predictor
-from serve_helpers import ROOT, spoken
 
 
 def test_nlp_prediction_imports_no_training_stack():
-    code = ("import sys, nlp.predict, nlp.predictor; "
-            "print(sorted(m for m in ('sklearn', 'nlp.train', 'matplotlib', 'tyro') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    code = (
+        "import sys, nlp.predict, nlp.predictor; "
+        "print(sorted(m for m in ('sklearn', 'nlp.train', 'matplotlib', 'tyro') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr[-500:]
 
 
@@ -29,9 +33,11 @@ def test_domain_predictor_follows_the_contract(tiny_checkpoints, domain):
     assert isinstance(predictor, Predictor) and predictor.domain == domain
     info = json.loads(json.dumps(predictor.info))  # JSON-able
     assert info["name"] == f"{domain}-tiny" and info["params"] > 0 and info["metrics"]
-    inputs = {"nlp": ["a good film", "dull"],
-              "vision": [Image.fromarray(np.full((8, 8), 200, np.uint8)), Image.new("RGB", (30, 20))],
-              "speech": [(spoken("five", 8000), 8000), (spoken("one two", 16000), 16000)]}[domain]
+    inputs = {
+        "nlp": ["a good film", "dull"],
+        "vision": [Image.fromarray(np.full((8, 8), 200, np.uint8)), Image.new("RGB", (30, 20))],
+        "speech": [(spoken("five", 8000), 8000), (spoken("one two", 16000), 16000)],
+    }[domain]
     results = predictor.predict(inputs)
     assert len(results) == 2
     for result in results:

@@ -1,4 +1,5 @@
 """A server killed with SIGKILL and started again on the same port serves the same answers."""
+
 from __future__ import annotations
 
 import signal
@@ -9,11 +10,15 @@ from serve_helpers import digit_png, spoken, start_server, wav_bytes
 
 def answers(server, wav: bytes) -> list:
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        text = client.post(f"/v1/{server.names['nlp']}/predict", json={"inputs": ["a good film", "dull"]}).json()
-        image = client.post(f"/v1/{server.names['vision']}/predict",
-                            files={"files": ("d.png", digit_png(5), "image/png")}).json()
-        audio = client.post(f"/v1/{server.names['speech']}/predict",
-                            files={"files": ("a.wav", wav, "audio/wav")}).json()
+        text = client.post(
+            f"/v1/{server.names['nlp']}/predict", json={"inputs": ["a good film", "dull"]}
+        ).json()
+        image = client.post(
+            f"/v1/{server.names['vision']}/predict", files={"files": ("d.png", digit_png(5), "image/png")}
+        ).json()
+        audio = client.post(
+            f"/v1/{server.names['speech']}/predict", files={"files": ("a.wav", wav, "audio/wav")}
+        ).json()
     for result in audio["results"]:
         result.pop("decode_seconds")  # a timing, not an answer
     return [text, image, audio]

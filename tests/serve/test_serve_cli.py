@@ -1,4 +1,5 @@
 """``rnnsuite serve`` refuses bad checkpoints and flags with one line and exit status 2."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,14 @@ import pytest
 from core.tools.serve.cli import main
 
 
-@pytest.mark.parametrize("extra, fragment", [
-    (["--workers", "0"], "--workers must be at least 1"),
-    (["--timeout", "0"], "--timeout must be positive"),
-    (["--port", "70000"], "--port must be in 1..65535"),
-])
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--timeout", "0"], "--timeout must be positive"),
+        (["--port", "70000"], "--port must be in 1..65535"),
+    ],
+)
 def test_bad_flags_are_one_line(tmp_path, capsys, extra, fragment):
     assert main(["--checkpoint", str(tmp_path / "best.pt"), *extra]) == 2
     err = capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Streaming transcription equals offline decoding for a unidirectional model, whatever the chunk sizes;
 a bidirectional model falls back to windowed decoding and says so; long audio is cut at silences."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,11 @@ def unidirectional(tiny_checkpoints):
 
 
 def two_sentences(rate: int) -> torch.Tensor:
-    return torch.from_numpy(np.concatenate([spoken("four two", rate), np.zeros(rate // 2, np.float32),
-                                            spoken("nine one seven", rate)]))
+    return torch.from_numpy(
+        np.concatenate(
+            [spoken("four two", rate), np.zeros(rate // 2, np.float32), spoken("nine one seven", rate)]
+        )
+    )
 
 
 @pytest.mark.parametrize("chunk", [1, 37, 160, 1001, 8000, 10**7])
@@ -30,7 +34,7 @@ def test_stateful_stream_equals_offline(unidirectional, chunk):
     stream = unidirectional.stream()
     assert stream.mode == "stateful"
     for start in range(0, len(wave), chunk):
-        stream.push(wave[start:start + chunk])
+        stream.push(wave[start : start + chunk])
     final = stream.finish()
     streamed = torch.cat(stream.emissions)
     assert streamed.shape == offline.shape
@@ -43,7 +47,7 @@ def stream_over_websocket(ws_url: str, name: str, samples: np.ndarray, chunk: in
     with connect(f"{ws_url}/v1/{name}/stream") as socket:
         data = pcm16(samples)
         for start in range(0, len(data), 2 * chunk):
-            socket.send(data[start:start + 2 * chunk])
+            socket.send(data[start : start + 2 * chunk])
             partials.append(json.loads(socket.recv())["partial"])
         socket.send("end")
         return partials, json.loads(socket.recv())
@@ -51,10 +55,14 @@ def stream_over_websocket(ws_url: str, name: str, samples: np.ndarray, chunk: in
 
 def test_websocket_stream_final_equals_offline(live_server, unidirectional):
     samples = two_sentences(unidirectional.sample_rate).numpy()
-    quantised = np.frombuffer(pcm16(samples), dtype="<i2").astype(np.float32) / 32768.0  # what the socket carries
+    quantised = (
+        np.frombuffer(pcm16(samples), dtype="<i2").astype(np.float32) / 32768.0
+    )  # what the socket carries
     expected = unidirectional.decode(unidirectional.emissions(torch.from_numpy(quantised)))
     for chunk in (800, 3333):
-        partials, final = stream_over_websocket(live_server.ws_url, live_server.names["speech"], samples, chunk)
+        partials, final = stream_over_websocket(
+            live_server.ws_url, live_server.names["speech"], samples, chunk
+        )
         assert final["final"] == expected and final["mode"] == "stateful"
         assert final["audio_seconds"] == pytest.approx(len(samples) / unidirectional.sample_rate, abs=1e-3)
         assert all(expected.startswith(p) for p in partials)  # partials only grow towards the final
@@ -72,7 +80,7 @@ def test_bidirectional_model_streams_windowed(tiny_bidirectional_speech):
     quantised = torch.from_numpy(np.frombuffer(pcm16(samples), dtype="<i2").astype(np.float32) / 32768.0)
     with TestClient(app).websocket_connect("/v1/speech-bi/stream") as socket:
         for start in range(0, len(samples), 4000):
-            socket.send_bytes(pcm16(samples[start:start + 4000]))
+            socket.send_bytes(pcm16(samples[start : start + 4000]))
             assert "partial" in socket.receive_json()
         socket.send_text(json.dumps({"event": "end"}))
         final = socket.receive_json()

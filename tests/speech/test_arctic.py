@@ -1,4 +1,5 @@
 """arctic: FLAC loading, every held-out utterance scored, speed perturbation, the conv2d front-end."""
+
 from __future__ import annotations
 
 import csv
@@ -47,15 +48,40 @@ def test_held_out_utterances_with_unseen_characters_are_scored_as_errors(tmp_pat
     rows = [("a bad cab", "train")] * 6 + [("a cab", "val"), ("Zebra-cab!", "test"), ("bad", "test")]
     manifest = _tone_manifest(tmp_path, rows)
     out = tmp_path / "run"
-    argv = ["--data", str(manifest), "--epochs", "1", "--hidden", "8", "--conv-channels", "8", "--n-mels", "20",
-            "--subsample", "4", "--frontend", "conv2d", "--speed-perturb", "0.1", "--out", str(out), "--no-progress"]
+    argv = [
+        "--data",
+        str(manifest),
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--conv-channels",
+        "8",
+        "--n-mels",
+        "20",
+        "--subsample",
+        "4",
+        "--frontend",
+        "conv2d",
+        "--speed-perturb",
+        "0.1",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert train_main(DOMAIN, argv) == 0
     final = json.loads((out / "final.json").read_text())
     assert final["test"]["utterances"] == 2  # nothing left out
     assert final["test"]["unknown_tokens"] == 3  # z, e and r never occur in training
     assert final["test"]["cer"] >= 3 / len("zebra cab bad")
-    assert final["data"]["normalizer"]["test"] == {"version": 1, "references": 2, "changed": 1, "with_digits": 0,
-                                                   "with_hyphens": 1, "with_non_ascii": 0}
+    assert final["data"]["normalizer"]["test"] == {
+        "version": 1,
+        "references": 2,
+        "changed": 1,
+        "with_digits": 0,
+        "with_hyphens": 1,
+        "with_non_ascii": 0,
+    }
 
 
 def test_speed_perturbation_resamples_and_keys_each_copy():
@@ -70,7 +96,9 @@ def test_speed_perturbation_resamples_and_keys_each_copy():
 @pytest.mark.parametrize("subsample", [1, 2, 4])
 def test_conv2d_frontend_lengths_and_padding_invariance(subsample):
     front = Conv2dFrontend(input_size=10, channels=6, subsample=subsample)
-    model = SpeechModel(frontend=front, backbone=build_backbone("gru", 6, 5, bidirectional=True), vocab_size=4).eval()
+    model = SpeechModel(
+        frontend=front, backbone=build_backbone("gru", 6, 5, bidirectional=True), vocab_size=4
+    ).eval()
     x = torch.randn(2, 21, 10)
     lengths = torch.tensor([21, 9])
     x[1, 9:] = 0  # padding as collate writes it

@@ -1,4 +1,5 @@
 """Audio reading: mono mix-down, resampling, and one-line errors for bad files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,10 +32,17 @@ def test_wrong_rate_file_comes_out_at_model_rate(tmp_path):
     assert load_audio(path, sample_rate=16000).shape == (16000,)
 
 
-@pytest.mark.parametrize("kind, fragment", [
-    ("missing", "no such audio file"), ("garbage", "unreadable audio"), ("empty", "unreadable audio"),
-    ("zero", "empty or shorter"), ("truncated", "truncated"), ("long", "longer than max_seconds"),
-])
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("missing", "no such audio file"),
+        ("garbage", "unreadable audio"),
+        ("empty", "unreadable audio"),
+        ("zero", "empty or shorter"),
+        ("truncated", "truncated"),
+        ("long", "longer than max_seconds"),
+    ],
+)
 def test_bad_files_raise_one_line_error_naming_the_file(tmp_path, kind, fragment):
     path = tmp_path / f"{kind}.wav"
     if kind == "garbage":

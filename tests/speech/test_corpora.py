@@ -1,4 +1,5 @@
 """Dataset listings: LibriSpeech layout, manifests, and the FSDD-derived splits."""
+
 from __future__ import annotations
 
 import json
@@ -17,18 +18,27 @@ OPTIONS = {"sample_rate": 8000, "max_seconds": 10.0, "num_utts": 60, "seed": 0}
 
 def _wav(path, seconds=0.3, rate=8000):
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, 0.1 * np.random.randn(int(seconds * rate)), rate, format="FLAC" if path.suffix == ".flac" else None)
+    sf.write(
+        path,
+        0.1 * np.random.randn(int(seconds * rate)),
+        rate,
+        format="FLAC" if path.suffix == ".flac" else None,
+    )
 
 
 def test_librispeech_layout(tmp_path):
-    for part, split_utts in (("train-clean-5", ["19-198-0000", "19-198-0001"]), ("dev-clean", ["84-121-0000"]),
-                             ("test-clean", ["61-70-0000"])):
+    for part, split_utts in (
+        ("train-clean-5", ["19-198-0000", "19-198-0001"]),
+        ("dev-clean", ["84-121-0000"]),
+        ("test-clean", ["61-70-0000"]),
+    ):
         speaker, chapter = split_utts[0].split("-")[:2]
         folder = tmp_path / part / speaker / chapter
         for utt in split_utts:
             _wav(folder / f"{utt}.flac")
         (folder / f"{speaker}-{chapter}.trans.txt").write_text(
-            "\n".join(f"{utt} HELLO WORLD {i}" for i, utt in enumerate(split_utts)) + "\n")
+            "\n".join(f"{utt} HELLO WORLD {i}" for i, utt in enumerate(split_utts)) + "\n"
+        )
     splits = list_corpus(str(tmp_path), **OPTIONS)
     assert {k: len(v) for k, v in splits.items()} == {"train": 2, "val": 1, "test": 1}
     assert splits["train"][1].text == "HELLO WORLD 1"
@@ -43,8 +53,10 @@ def test_librispeech_without_train_is_an_error(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
 def test_manifest_with_split_and_durations(tmp_path, fmt, capsys):
-    rows = [{"path": f"a{i}.wav", "transcript": f"word {i}", "split": s, "duration": 0.3}
-            for i, s in enumerate(["train", "train", "val", "test"])]
+    rows = [
+        {"path": f"a{i}.wav", "transcript": f"word {i}", "split": s, "duration": 0.3}
+        for i, s in enumerate(["train", "train", "val", "test"])
+    ]
     rows.append({"path": "long.wav", "transcript": "too long", "split": "train", "duration": 99.0})
     for row in rows[:4]:
         _wav(tmp_path / row["path"])
@@ -52,8 +64,10 @@ def test_manifest_with_split_and_durations(tmp_path, fmt, capsys):
     if fmt == "jsonl":
         manifest.write_text("\n".join(json.dumps(r) for r in rows))
     else:
-        manifest.write_text("path\ttranscript\tsplit\tduration\n" +
-                            "\n".join(f"{r['path']}\t{r['transcript']}\t{r['split']}\t{r['duration']}" for r in rows))
+        manifest.write_text(
+            "path\ttranscript\tsplit\tduration\n"
+            + "\n".join(f"{r['path']}\t{r['transcript']}\t{r['split']}\t{r['duration']}" for r in rows)
+        )
     splits = list_corpus(str(manifest), **OPTIONS)
     assert {k: len(v) for k, v in splits.items()} == {"train": 2, "val": 1, "test": 1}
     assert "long.wav: 99.0 s is longer than max_seconds=10" in capsys.readouterr().out

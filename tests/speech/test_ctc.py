@@ -1,4 +1,5 @@
 """CTC task: edit distance vs torchaudio, unalignable targets, and learning a tiny alignment task."""
+
 from __future__ import annotations
 
 import random
@@ -44,8 +45,11 @@ def _alignment_batch(rng: random.Random, n: int) -> SequenceBatch:
 
 
 def _tiny_model(vocab_size: int) -> SpeechModel:
-    return SpeechModel(frontend=ConvFrontend(input_size=5, channels=5, subsample=1),
-                       backbone=build_backbone("gru", 5, 24, bidirectional=True), vocab_size=vocab_size)
+    return SpeechModel(
+        frontend=ConvFrontend(input_size=5, channels=5, subsample=1),
+        backbone=build_backbone("gru", 5, 24, bidirectional=True),
+        vocab_size=vocab_size,
+    )
 
 
 def test_ctc_learns_tiny_alignment_task_to_zero_errors():

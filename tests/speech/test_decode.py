@@ -1,11 +1,11 @@
 """Greedy and beam decoding on hand-made emissions (lexicon-free, lexicon, KenLM)."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 from core.errors import ConfigError
-
 from speech.decode import BeamDecoder, greedy_decode
 from speech.text import Vocab
 
@@ -80,7 +80,9 @@ def test_unreadable_lm_is_a_one_line_config_error(tmp_path):
 
 def test_word_units_greedy_and_beam():
     vocab = Vocab.build(["yes no"], units="words")
-    e = emissions([{"yes": 0.9}, {"<blank>": 0.9}, {"no": 0.9}, {"no": 0.9}, {"<blank>": 0.9}, {"no": 0.9}], vocab)
+    e = emissions(
+        [{"yes": 0.9}, {"<blank>": 0.9}, {"no": 0.9}, {"no": 0.9}, {"<blank>": 0.9}, {"no": 0.9}], vocab
+    )
     lengths = torch.tensor([6])
     assert greedy_decode(e, lengths, vocab) == ["yes no no"]
     assert BeamDecoder(vocab, beam_size=4)(e, lengths) == ["yes no no"]

@@ -1,4 +1,5 @@
 """Log-mel shapes, normalisation statistics, SpecAugment, and the feature cache."""
+
 from __future__ import annotations
 
 import torch
@@ -57,6 +58,7 @@ def test_featurize_caches_and_skips_bad_clips(isolated_cache, capsys):
             if n == 1:
                 raise DataError("clip-1.wav: unreadable audio (test)")
             return torch.randn(800 * (n + 1))
+
         return run
 
     clips = [Clip(f"clip-{n}", f"text {n}", make(n)) for n in range(3)]
@@ -78,7 +80,9 @@ def test_utterance_mean_removal_cancels_recording_gain():
     wave = torch.randn(4000) * 0.1
     quiet, loud = logmel(wave), logmel(wave * 4.0)
     assert (loud - quiet).mean() > 2.0  # log-mels shift by log(16) with the gain...
-    assert torch.allclose(utterance_mean_removed(quiet), utterance_mean_removed(loud), atol=1e-3)  # ...CMN does not
+    assert torch.allclose(
+        utterance_mean_removed(quiet), utterance_mean_removed(loud), atol=1e-3
+    )  # ...CMN does not
 
 
 def test_unalignable_training_utterances_allow_for_the_shortest_stretch(capsys):

@@ -1,4 +1,5 @@
 """The word n-gram LM: a proper distribution, written as ARPA, loaded and used by the beam decoder."""
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,7 @@ def _prob(tables: list[dict], gram: tuple) -> float:
     if gram in tables[len(gram) - 1]:
         return 10 ** tables[len(gram) - 1][gram][0]
     backoff = tables[len(gram) - 2].get(gram[:-1], [0.0, None])[1] or 0.0
-    return 10 ** backoff * _prob(tables, gram[1:])
+    return 10**backoff * _prob(tables, gram[1:])
 
 
 @pytest.mark.parametrize("history", [("<s>", "the"), ("the", "cat"), ("on", "the"), ("a", "zebra"), ("<s>",)])
@@ -33,8 +34,12 @@ def test_every_history_gives_a_distribution(history):
 
 
 def test_arpa_written_with_held_out_sentences_excluded(tmp_path):
-    summary = build_lm(iter(SENTENCES + ["the secret test prompt"]), tmp_path / "lm.arpa", order=3,
-                       excluded={"the secret test prompt"})
+    summary = build_lm(
+        iter(SENTENCES + ["the secret test prompt"]),
+        tmp_path / "lm.arpa",
+        order=3,
+        excluded={"the secret test prompt"},
+    )
     text = (tmp_path / "lm.arpa").read_text()
     assert summary["sentences"] == 5 and summary["excluded"] == 1
     assert text.startswith("\\data\\\nngram 1=") and text.rstrip().endswith("\\end\\")
@@ -63,12 +68,18 @@ def test_decoder_loads_the_arpa_and_the_lm_decides_an_ambiguous_word(tmp_path):
 def test_review_sentences_reads_only_the_unlabelled_reviews_up_to_the_limit(tmp_path):
     archive = tmp_path / "imdb.tar.xz"
     with tarfile.open(archive, "w:xz") as tar:
-        for name, text in [("aclImdb/train/pos/0_9.txt", "Labelled. Not read."),
-                           ("aclImdb/train/unsup/0_0.txt", "A GREAT film!<br /><br />See it in 2010."),
-                           ("aclImdb/train/unsup/1_0.txt", "Second review."),
-                           ("aclImdb/train/unsup/2_0.txt", "Third review.")]:
+        for name, text in [
+            ("aclImdb/train/pos/0_9.txt", "Labelled. Not read."),
+            ("aclImdb/train/unsup/0_0.txt", "A GREAT film!<br /><br />See it in 2010."),
+            ("aclImdb/train/unsup/1_0.txt", "Second review."),
+            ("aclImdb/train/unsup/2_0.txt", "Third review."),
+        ]:
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    assert list(review_sentences(archive, limit=2)) == ["a great film", "see it in twenty ten", "second review"]
+    assert list(review_sentences(archive, limit=2)) == [
+        "a great film",
+        "see it in twenty ten",
+        "second review",
+    ]

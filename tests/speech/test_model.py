@@ -1,11 +1,12 @@
 """Front-end length arithmetic, batch invariance and the model's public shape."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from core.nn.backbone import build_backbone
 from core.errors import ConfigError
+from core.nn.backbone import build_backbone
 from speech.model import ConvFrontend, SpeechModel, ctc_min_frames, output_lengths
 
 
@@ -29,8 +30,11 @@ def test_ctc_min_frames_counts_repeats():
 
 
 def test_utterance_alone_equals_utterance_in_padded_batch():
-    model = SpeechModel(frontend=ConvFrontend(input_size=8, channels=12, subsample=4),
-                        backbone=build_backbone("lstm", 12, 10, bidirectional=True), vocab_size=7).eval()
+    model = SpeechModel(
+        frontend=ConvFrontend(input_size=8, channels=12, subsample=4),
+        backbone=build_backbone("lstm", 12, 10, bidirectional=True),
+        vocab_size=7,
+    ).eval()
     x = torch.randn(3, 23, 8)
     lengths = torch.tensor([23, 13, 6])
     x[1, 13:] = 0  # padding as collate writes it

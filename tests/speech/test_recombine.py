@@ -1,4 +1,5 @@
 """Segment-and-recombine: word segmentation and spliced training utterances."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,7 +60,9 @@ def test_recombined_clips_splice_words_of_clean_sources():
     assert all(0.2 < x < 0.4 for x in share), share  # EDGE_FRAGMENT = 0.3 at each end
     again = recombine([good, bad], count=200, seed=3, sample_rate=SR, max_words=4)
     assert [c.key for c in again] == [c.key for c in made] and torch.equal(again[5].make(), made[5].make())
-    assert [c.text for c in recombine([good, bad], count=200, seed=4, sample_rate=SR)] != [c.text for c in made]
+    assert [c.text for c in recombine([good, bad], count=200, seed=4, sample_rate=SR)] != [
+        c.text for c in made
+    ]
 
 
 def test_no_clean_source_is_a_clear_error():

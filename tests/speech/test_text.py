@@ -1,4 +1,5 @@
 """Transcript normalisation and the CTC vocabulary."""
+
 from __future__ import annotations
 
 import pytest

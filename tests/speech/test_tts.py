@@ -1,4 +1,5 @@
 """The embedded tts-digits corpus: eSpeak NG through ctypes."""
+
 from __future__ import annotations
 
 import torch

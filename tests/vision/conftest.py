@@ -1,5 +1,6 @@
 """Vision tests run torch on one thread: on this shared 2-core machine two intra-op
 threads under load measured ~80x slower per small step than one (OpenMP barriers)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Vision data pipeline: sequence modes, normalisation, splits, image folders, sources."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,23 +12,33 @@ from PIL import Image
 
 from core.errors import CheckpointError, ConfigError, DataError
 from core.nn.sequence import SequenceBatch
-from vision.data import (ImageSequenceDataset, ImageToSequence, build_data, channel_stats, make_permutation,
-                         random_shift, split)
+from vision.data import (
+    ImageSequenceDataset,
+    ImageToSequence,
+    build_data,
+    channel_stats,
+    make_permutation,
+    random_shift,
+    split,
+)
 from vision.sources import ImageSet, decode_image, imagefolder, load_source
 from vision.train import VisionConfig
 
 
 def _encoder(mode, *, h=4, w=5, c=1, permutation=None):
-    return ImageToSequence(mode=mode, height=h, width=w, channels=c, mean=[0.0] * c, std=[1.0] * c,
-                           permutation=permutation)
+    return ImageToSequence(
+        mode=mode, height=h, width=w, channels=c, mean=[0.0] * c, std=[1.0] * c, permutation=permutation
+    )
 
 
 def _images(b=3, c=1, h=4, w=5):
     return torch.randint(0, 256, (b, c, h, w), dtype=torch.uint8)
 
 
-@pytest.mark.parametrize("mode,shape", [("rows", (3, 4, 10)), ("columns", (3, 5, 8)),
-                                        ("pixels", (3, 20, 2)), ("permuted-pixels", (3, 20, 2))])
+@pytest.mark.parametrize(
+    "mode,shape",
+    [("rows", (3, 4, 10)), ("columns", (3, 5, 8)), ("pixels", (3, 20, 2)), ("permuted-pixels", (3, 20, 2))],
+)
 def test_mode_shapes_and_meta_sizes(mode, shape):
     perm = make_permutation(20, 0) if mode == "permuted-pixels" else None
     enc = _encoder(mode, c=2, permutation=perm)
@@ -55,7 +66,9 @@ def test_normalisation_uses_the_given_statistics():
     images = torch.randint(0, 256, (64, 3, 6, 6), dtype=torch.uint8)
     mean, std = channel_stats(images)
     expected = images.float().div(255).transpose(0, 1).reshape(3, -1)
-    assert np.allclose(mean, expected.mean(1), atol=1e-5) and np.allclose(std, expected.std(1, unbiased=False), atol=1e-5)
+    assert np.allclose(mean, expected.mean(1), atol=1e-5) and np.allclose(
+        std, expected.std(1, unbiased=False), atol=1e-5
+    )
     enc = ImageToSequence(mode="pixels", height=6, width=6, channels=3, mean=mean, std=std)
     x = enc(images).reshape(-1, 3)  # every pixel, per channel
     assert torch.allclose(x.mean(0), torch.zeros(3), atol=1e-4)
@@ -94,7 +107,7 @@ def test_random_shift_moves_whole_images_and_fills_zeros():
     shifted = random_shift(images, 2)
     padded = torch.nn.functional.pad(images, (2,) * 4)
     for b in range(16):
-        windows = [padded[b, :, dy:dy + 7, dx:dx + 7] for dy in range(5) for dx in range(5)]
+        windows = [padded[b, :, dy : dy + 7, dx : dx + 7] for dy in range(5) for dx in range(5)]
         assert any(torch.equal(shifted[b], w) for w in windows)
     assert (shifted == 0).any() and not torch.equal(shifted, images)
 
@@ -145,7 +158,10 @@ def test_imagefolder_reads_resizes_and_skips_bad_files(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for name, level in (("cat", 30), ("dog", 220)):
         for i in range(3):
-            _write_png(tmp_path / name / f"{i}.png", np.full((12, 9), level, np.uint8) + rng.integers(0, 5, (12, 9), dtype=np.uint8))
+            _write_png(
+                tmp_path / name / f"{i}.png",
+                np.full((12, 9), level, np.uint8) + rng.integers(0, 5, (12, 9), dtype=np.uint8),
+            )
     (tmp_path / "dog" / "empty.png").write_bytes(b"")
     (tmp_path / "dog" / "notes.png").write_text("not an image")
     found = imagefolder(tmp_path, size=6)
@@ -193,7 +209,7 @@ def test_real_mnist_loads_as_uint8_tensors(data_dir):
     train, test = load_source("mnist")
     assert tuple(train.images.shape) == (60000, 1, 28, 28) and tuple(test.images.shape) == (10000, 1, 28, 28)
     assert train.images.dtype == torch.uint8 and sorted(test.labels.unique().tolist()) == list(range(10))
-    raw = (data_dir / "images/MNIST/raw/t10k-images-idx3-ubyte").read_bytes()[16:16 + 784]
+    raw = (data_dir / "images/MNIST/raw/t10k-images-idx3-ubyte").read_bytes()[16 : 16 + 784]
     assert test.images[0].flatten().tolist() == list(raw)  # exact bytes, no resampling
 
 
@@ -234,7 +250,9 @@ def test_cifar10_batches_load_channels_first(tmp_path, monkeypatch):
             pickle.dump({"data": rows, "labels": [k % 10 for k in range(4)]}, handle)
     with open(folder / "batches.meta", "wb") as handle:
         pickle.dump({"label_names": [f"class{k}" for k in range(10)]}, handle)
-    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *args, **kwargs: True)  # the real files' MD5s are fixed
+    monkeypatch.setattr(
+        tv_cifar, "check_integrity", lambda *args, **kwargs: True
+    )  # the real files' MD5s are fixed
     monkeypatch.setenv("RNNSUITE_DATA", str(tmp_path))
     train, test = load_source("cifar10")
     assert tuple(train.images.shape) == (20, 3, 32, 32) and tuple(test.images.shape) == (4, 3, 32, 32)

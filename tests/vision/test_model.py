@@ -1,4 +1,5 @@
 """Vision model and task: shapes per mode/cell/pooling, lengths respected, it learns."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,13 +15,17 @@ from vision.train import VisionConfig
 
 def _meta(mode, *, h=6, w=5, c=1):
     perm = make_permutation(h * w, 0) if mode == "permuted-pixels" else None
-    enc = ImageToSequence(mode=mode, height=h, width=w, channels=c, mean=[0.5] * c, std=[0.25] * c, permutation=perm)
+    enc = ImageToSequence(
+        mode=mode, height=h, width=w, channels=c, mean=[0.5] * c, std=[0.25] * c, permutation=perm
+    )
     return {"classes": ["a", "b", "c"], "num_classes": 3, **enc.to_meta()}, enc
 
 
 @pytest.mark.parametrize("mode", ["rows", "columns", "pixels", "permuted-pixels"])
-@pytest.mark.parametrize("cell,pooling,bidirectional", [("lstm", "last", False), ("gru", "mean", True),
-                                                        ("mingru", "attention", False), ("indrnn", "max", True)])
+@pytest.mark.parametrize(
+    "cell,pooling,bidirectional",
+    [("lstm", "last", False), ("gru", "mean", True), ("mingru", "attention", False), ("indrnn", "max", True)],
+)
 def test_logits_shape_for_every_mode(mode, cell, pooling, bidirectional):
     meta, enc = _meta(mode, c=3)
     cfg = VisionConfig(mode=mode, cell=cell, pooling=pooling, bidirectional=bidirectional, hidden=8)
@@ -28,7 +33,9 @@ def test_logits_shape_for_every_mode(mode, cell, pooling, bidirectional):
     inputs = enc(torch.randint(0, 256, (4, 3, 6, 5), dtype=torch.uint8))  # (B, T, F)
     logits = model(inputs, torch.full((4,), inputs.shape[1]))
     assert tuple(logits.shape) == (4, 3) and torch.isfinite(logits).all()
-    assert isinstance(model.backbone, torch.nn.Module) and model.backbone.output_size == 8 * (1 + bidirectional)
+    assert isinstance(model.backbone, torch.nn.Module) and model.backbone.output_size == 8 * (
+        1 + bidirectional
+    )
 
 
 def test_last_pooling_reads_each_sequence_at_its_own_length():
@@ -80,10 +87,25 @@ def test_learns_where_the_bright_rows_are():
 def test_init_backbone_copies_only_the_backbone(tmp_path):
     meta, _ = _meta("rows")
     source = build_model(VisionConfig(hidden=8), meta)
-    save_checkpoint(tmp_path / "s.pt", {"domain": "vision", "config": {}, "meta": meta, "model": source.state_dict(),
-                                        "optimizer": {}, "scheduler": {}, "epoch": 0, "step": 0, "rng": {},
-                                        "history": [], "best": {}})
-    target = build_model(VisionConfig(hidden=8, seed=1), {**meta, "classes": list("abcdefg"), "num_classes": 7})
+    save_checkpoint(
+        tmp_path / "s.pt",
+        {
+            "domain": "vision",
+            "config": {},
+            "meta": meta,
+            "model": source.state_dict(),
+            "optimizer": {},
+            "scheduler": {},
+            "epoch": 0,
+            "step": 0,
+            "rng": {},
+            "history": [],
+            "best": {},
+        },
+    )
+    target = build_model(
+        VisionConfig(hidden=8, seed=1), {**meta, "classes": list("abcdefg"), "num_classes": 7}
+    )
     names = init_backbone_from(target, tmp_path / "s.pt")
     assert names and all(n.startswith("backbone.") for n in names)
     for name in names:

@@ -1,4 +1,5 @@
 """End to end: ``python -m vision.train`` on digits, the logreg baseline, real MNIST, predict."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,17 @@ from vision.predict import Predictor
 from vision.predict import main as predict_main
 from vision.train import DOMAIN, VisionConfig
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "final.json", "checkpoints/best.pt", "checkpoints/last.pt",
-             "tb", "curves.png", "confusion.json", "confusion.png")
+RUN_FILES = (
+    "config.yaml",
+    "metrics.jsonl",
+    "final.json",
+    "checkpoints/best.pt",
+    "checkpoints/last.pt",
+    "tb",
+    "curves.png",
+    "confusion.json",
+    "confusion.png",
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +37,24 @@ def digits_run(tmp_path_factory) -> Path:
     """One real ``python -m vision.train`` subprocess on the embedded digits (shared by the tests)."""
     out = tmp_path_factory.mktemp("digits-run")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "vision.train", "--data", "digits", "--epochs", "4", "--hidden", "32",
-           "--batch-size", "32", "--lr", "1e-2", "--out", str(out), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vision.train",
+        "--data",
+        "digits",
+        "--epochs",
+        "4",
+        "--hidden",
+        "32",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
@@ -71,9 +97,11 @@ def test_predict_files_good_and_bad(digits_run, tmp_path, capsys):
     assert all(0.0 < float(r[2]) <= 1.0 for r in rows)
     correct = sum(r[1] == str(label) for r, label in zip(rows, labels))
     assert correct >= 14  # the model is ~90% right on its own test split
-    assert err.splitlines() == [f"error: {tmp_path / 'empty.png'}: not a readable image (empty file)",
-                                f"error: {tmp_path / 'notes.png'}: not a readable image "
-                                f"(cannot identify image file '{tmp_path / 'notes.png'}')"]
+    assert err.splitlines() == [
+        f"error: {tmp_path / 'empty.png'}: not a readable image (empty file)",
+        f"error: {tmp_path / 'notes.png'}: not a readable image "
+        f"(cannot identify image file '{tmp_path / 'notes.png'}')",
+    ]
 
 
 @pytest.mark.slow
@@ -92,11 +120,15 @@ def test_predictor_matches_the_training_pipeline(digits_run):
 @pytest.mark.slow
 def test_predict_refuses_another_mode(digits_run, tmp_path, capsys):
     paths, _ = _digit_pngs(tmp_path, 1)
-    code = predict_main(["--checkpoint", str(digits_run / "checkpoints/best.pt"), "--mode", "pixels", str(paths[0])])
+    code = predict_main(
+        ["--checkpoint", str(digits_run / "checkpoints/best.pt"), "--mode", "pixels", str(paths[0])]
+    )
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert err.strip() == ("error: mode: checkpoint was trained on 'rows' sequences (T=8, F=8), not 'pixels'; "
-                           "use --mode rows or a checkpoint trained on 'pixels'")
+    assert err.strip() == (
+        "error: mode: checkpoint was trained on 'rows' sequences (T=8, F=8), not 'pixels'; "
+        "use --mode rows or a checkpoint trained on 'pixels'"
+    )
 
 
 def test_predict_reports_a_corrupt_checkpoint(tmp_path, capsys):
@@ -108,7 +140,9 @@ def test_predict_reports_a_corrupt_checkpoint(tmp_path, capsys):
 
 
 def test_logreg_baseline_same_splits(tmp_path, capsys):
-    code = train_main(DOMAIN, ["--data", "digits", "--baseline", "logreg", "--out", str(tmp_path), "--no-progress"])
+    code = train_main(
+        DOMAIN, ["--data", "digits", "--baseline", "logreg", "--out", str(tmp_path), "--no-progress"]
+    )
     assert code == 0
     final = json.loads((tmp_path / "final.json").read_text())
     assert final["baseline"] == "logreg" and final["test"]["accuracy"] > 0.9
@@ -116,22 +150,30 @@ def test_logreg_baseline_same_splits(tmp_path, capsys):
     assert int(np.sum(confusion["matrix"])) == 360  # the same carved test split as the RNN
 
 
-@pytest.mark.parametrize("flag,value,message", [("--channels", "2", "--channels"),
-                                                ("--data", "./no/such/folder", "no such file or directory"),
-                                                ("--baseline", "svm", "--baseline")])
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--channels", "2", "--channels"),
+        ("--data", "./no/such/folder", "no such file or directory"),
+        ("--baseline", "svm", "--baseline"),
+    ],
+)
 def test_bad_flags_are_one_line_errors(tmp_path, capsys, flag, value, message):
     code = train_main(DOMAIN, [flag, value, "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and message in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--mode", "diagonal"], "--mode: 'diagonal' is not one of rows, columns, pixels, permuted-pixels"),
-    (["--hidden", "abc"], "--hidden: expected an integer, got 'abc'"),
-    (["--hiden", "3"], "unknown flag --hiden (did you mean --hidden?)"),
-    (["--cell"], "--cell needs one value, got 0"),
-    (["--augment=yes"], "--augment takes no value (use --augment or --no-augment)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--mode", "diagonal"], "--mode: 'diagonal' is not one of rows, columns, pixels, permuted-pixels"),
+        (["--hidden", "abc"], "--hidden: expected an integer, got 'abc'"),
+        (["--hiden", "3"], "unknown flag --hiden (did you mean --hidden?)"),
+        (["--cell"], "--cell needs one value, got 0"),
+        (["--augment=yes"], "--augment takes no value (use --augment or --no-augment)"),
+    ],
+)
 def test_flags_the_parser_rejects_are_one_line_errors(tmp_path, capsys, args, message):
     code = train_main(DOMAIN, [*args, "--out", str(tmp_path)])
     err = capsys.readouterr().err
@@ -141,9 +183,32 @@ def test_flags_the_parser_rejects_are_one_line_errors(tmp_path, capsys, args, me
 @pytest.mark.slow
 @pytest.mark.data
 def test_real_mnist_slice_beats_chance(data_dir, tmp_path):
-    code = train_main(DOMAIN, ["--data", "mnist", "--limit-train", "3000", "--limit-eval", "500", "--epochs", "2",
-                               "--hidden", "64", "--batch-size", "32", "--lr", "5e-3", "--warmup-steps", "20",
-                               "--out", str(tmp_path), "--no-progress", "--max-minutes", "2"])
+    code = train_main(
+        DOMAIN,
+        [
+            "--data",
+            "mnist",
+            "--limit-train",
+            "3000",
+            "--limit-eval",
+            "500",
+            "--epochs",
+            "2",
+            "--hidden",
+            "64",
+            "--batch-size",
+            "32",
+            "--lr",
+            "5e-3",
+            "--warmup-steps",
+            "20",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--max-minutes",
+            "2",
+        ],
+    )
     assert code == 0
     final = json.loads((tmp_path / "final.json").read_text())
     assert final["test"]["accuracy"] > 0.6  # chance is 0.1

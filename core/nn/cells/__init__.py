@@ -19,6 +19,7 @@ Example:
     >>> CELL_REGISTRY["lstm"].state_parts
     2
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Helpers shared by the cell families: initialisation and length bookkeeping."""
+
 from __future__ import annotations
 
 import torch

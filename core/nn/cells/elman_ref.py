@@ -5,14 +5,15 @@
 It is the same function as ``nn.RNN`` (tests check 1e-6 agreement with copied weights);
 use ``rnn`` for speed, read this one to see what ``rnn`` computes.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from core.errors import ConfigError
 from core.nn.cells import CellSpec, register_cell
 from core.nn.cells.common import check_init, init_gate_weights, last_state, zeros_state
-from core.errors import ConfigError
 
 
 class ElmanRef(nn.Module):
@@ -29,7 +30,7 @@ class ElmanRef(nn.Module):
         self.bias_ih = nn.Parameter(torch.zeros(hidden_size))
         self.bias_hh = nn.Parameter(torch.zeros(hidden_size))
         init = check_init(init, gated=False)
-        bound = hidden_size ** -0.5
+        bound = hidden_size**-0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
         if init != "torch":
@@ -52,5 +53,11 @@ class ElmanRef(nn.Module):
         return out, last_state(out, lengths, h0)
 
 
-register_cell(CellSpec("elman_ref", ElmanRef, ("nonlinearity", "init"),
-                       description="Elman RNN as a readable Python loop (matches rnn)"))
+register_cell(
+    CellSpec(
+        "elman_ref",
+        ElmanRef,
+        ("nonlinearity", "init"),
+        description="Elman RNN as a readable Python loop (matches rnn)",
+    )
+)

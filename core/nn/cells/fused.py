@@ -13,16 +13,17 @@ Variable lengths, exactly and without packing's per-step cost:
   Measured (benchmarks/backbone.py, speech shape): segments cost about one padded pass;
   for rnn/gru they were slower than the padded pass, hence the split.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.errors import ConfigError
 from core.nn.cells import CellSpec, register_cell
 from core.nn.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
 from core.nn.cells.gru_cpu import HandFusedGRU
-from core.errors import ConfigError
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
@@ -31,8 +32,16 @@ FUSED_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "
 class FusedLayer(nn.Module):
     """One layer, one direction, of a torch-fused cell (``kind`` in lstm/gru/rnn_tanh/rnn_relu)."""
 
-    def __init__(self, *, kind: str, input_size: int, hidden_size: int, init: str = "auto",
-                 horizon: int = 100, impl: str = "auto"):
+    def __init__(
+        self,
+        *,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        init: str = "auto",
+        horizon: int = 100,
+        impl: str = "auto",
+    ):
         super().__init__()
         if impl not in ("auto", "torch", "handfused") or (impl == "handfused" and kind != "gru"):
             raise ConfigError(f"impl: must be 'auto', 'torch' or (gru only) 'handfused', got {impl!r}")
@@ -45,12 +54,14 @@ class FusedLayer(nn.Module):
         self.reset_parameters(check_init(init, gated=kind in ("lstm", "gru")))
 
     def reset_parameters(self, init: str) -> None:
-        bound = self.hidden_size ** -0.5
+        bound = self.hidden_size**-0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)  # torch's default, kept for init="torch"
         if init == "torch":
             return
-        recurrent = "identity" if init == "identity" or (init == "auto" and self.kind == "rnn_relu") else "orthogonal"
+        recurrent = (
+            "identity" if init == "identity" or (init == "auto" and self.kind == "rnn_relu") else "orthogonal"
+        )
         init_gate_weights(self.weight_ih, self.weight_hh, GATES[self.kind], recurrent)  # IRNN: Le et al. 2015
         hid = self.hidden_size
         with torch.no_grad():
@@ -58,11 +69,11 @@ class FusedLayer(nn.Module):
             self.bias_hh.zero_()
             if init == "chrono":  # lstm gates i,f,g,o: b_f = -b_i; gru gates r,z,n: z retains
                 retain = chrono_bias(hid, self.horizon)
-                self.bias_ih[hid:2 * hid].copy_(retain)
+                self.bias_ih[hid : 2 * hid].copy_(retain)
                 if self.kind == "lstm":
                     self.bias_ih[:hid].copy_(-retain)
             elif self.kind == "lstm":  # forget bias 1 (Jozefowicz et al. 2015)
-                self.bias_ih[hid:2 * hid].fill_(1.0)
+                self.bias_ih[hid : 2 * hid].fill_(1.0)
 
     def flat_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
@@ -93,7 +104,9 @@ class FusedLayer(nn.Module):
             out = HandFusedGRU.apply(x, parts[0][0], *self.flat_weights())  # (B, T, H)
             return out, (out[:, -1].unsqueeze(0),)
         hx = parts if self.kind == "lstm" else parts[0]
-        out, *final = FUSED_OPS[self.kind](x, hx, self.flat_weights(), True, 1, 0.0, self.training, False, True)
+        out, *final = FUSED_OPS[self.kind](
+            x, hx, self.flat_weights(), True, 1, 0.0, self.training, False, True
+        )
         return out, tuple(final)
 
     def _segments(self, x: Tensor, lengths: Tensor, parts: tuple[Tensor, ...]):
@@ -136,12 +149,19 @@ def _gru(**options) -> FusedLayer:
 
 register_cell(CellSpec("rnn", _rnn, ("nonlinearity", "init"), description="Elman RNN, torch-fused"))
 register_cell(CellSpec("lstm", _lstm, ("init", "horizon"), state_parts=2, description="LSTM, torch-fused"))
-register_cell(CellSpec("gru", _gru, ("init", "horizon", "impl"),
-                       description="GRU: torch-fused on CUDA, hand-fused on CPU (impl='torch' forces torch's)"))
+register_cell(
+    CellSpec(
+        "gru",
+        _gru,
+        ("init", "horizon", "impl"),
+        description="GRU: torch-fused on CUDA, hand-fused on CPU (impl='torch' forces torch's)",
+    )
+)
 
 
-def fused_stack(layers: list[FusedLayer], x: Tensor, state, *, bidirectional: bool,
-                dropout: float, training: bool):
+def fused_stack(
+    layers: list[FusedLayer], x: Tensor, state, *, bidirectional: bool, dropout: float, training: bool
+):
     """All layers in one fused call (equal lengths only). state: torch layout (L*D, B, H)."""
     kind = layers[0].kind
     weights = [w for layer in layers for w in layer.flat_weights()]

@@ -7,24 +7,35 @@ u_j and σ' terms. With σ = relu (σ' ∈ {0, 1}) it neither explodes nor vanis
 |u_j| ≤ γ^(1/T): the recurrent weights are clipped to that bound (γ = ``max_gradient``,
 T = ``horizon``), as the paper does, and initialised uniformly in [0, bound].
 """
+
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from core.errors import ConfigError
 from core.nn.cells import CellSpec, register_cell
 from core.nn.cells.common import check_init, init_gate_weights, last_state, zeros_state
-from core.errors import ConfigError
 
 
 class IndRNN(nn.Module):
-    def __init__(self, *, input_size: int, hidden_size: int, nonlinearity: str = "relu",
-                 horizon: int = 100, max_gradient: float = 2.0, init: str = "auto"):
+    def __init__(
+        self,
+        *,
+        input_size: int,
+        hidden_size: int,
+        nonlinearity: str = "relu",
+        horizon: int = 100,
+        max_gradient: float = 2.0,
+        init: str = "auto",
+    ):
         super().__init__()
         if nonlinearity not in ("tanh", "relu"):
             raise ConfigError(f"nonlinearity: must be 'tanh' or 'relu', got {nonlinearity!r}")
         if horizon < 1 or max_gradient <= 1.0:
-            raise ConfigError(f"horizon/max_gradient: need horizon >= 1 and max_gradient > 1, got {horizon}, {max_gradient}")
+            raise ConfigError(
+                f"horizon/max_gradient: need horizon >= 1 and max_gradient > 1, got {horizon}, {max_gradient}"
+            )
         self.hidden_size = hidden_size
         self.relu = nonlinearity == "relu"
         self.recurrent_bound = float(max_gradient) ** (1.0 / horizon)
@@ -32,7 +43,7 @@ class IndRNN(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(hidden_size))  # u (H,)
         self.bias = nn.Parameter(torch.zeros(hidden_size))
         init = check_init(init, gated=False)
-        nn.init.uniform_(self.weight_ih, -hidden_size ** -0.5, hidden_size ** -0.5)
+        nn.init.uniform_(self.weight_ih, -(hidden_size**-0.5), hidden_size**-0.5)
         if init != "torch":
             init_gate_weights(self.weight_ih, None, 1, init)
         nn.init.uniform_(self.weight_hh, 0.0, self.recurrent_bound)
@@ -77,5 +88,11 @@ class IndRecurrence(torch.autograd.Function):
         return grad_pre, (grad_pre * previous).sum((0, 1)), carry, None
 
 
-register_cell(CellSpec("indrnn", IndRNN, ("nonlinearity", "horizon", "max_gradient", "init"),
-                       description="IndRNN (Li et al. 2018), recurrent weights bounded"))
+register_cell(
+    CellSpec(
+        "indrnn",
+        IndRNN,
+        ("nonlinearity", "horizon", "max_gradient", "init"),
+        description="IndRNN (Li et al. 2018), recurrent weights bounded",
+    )
+)

@@ -14,15 +14,16 @@ Two paths compute h_t = a_t ⊙ h_{t-1} + b_t:
   paper's choice on GPUs, slower on this CPU. ``mode="auto"``: sequential on CPU,
   parallel on CUDA.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.errors import ConfigError
 from core.nn.cells import CellSpec, register_cell
 from core.nn.cells.common import check_init, chrono_bias, init_gate_weights, last_state, zeros_state
-from core.errors import ConfigError
 
 MODES = ("auto", "sequential", "parallel")
 
@@ -78,8 +79,16 @@ def log_g(v: Tensor) -> Tensor:
 class MinRNN(nn.Module):
     """One layer, one direction of minGRU (``kind="gru"``) or minLSTM (``kind="lstm"``)."""
 
-    def __init__(self, *, kind: str, input_size: int, hidden_size: int, mode: str = "auto",
-                 init: str = "auto", horizon: int = 100):
+    def __init__(
+        self,
+        *,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        mode: str = "auto",
+        init: str = "auto",
+        horizon: int = 100,
+    ):
         super().__init__()
         if mode not in MODES:
             raise ConfigError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
@@ -95,7 +104,7 @@ class MinRNN(nn.Module):
                 retain = chrono_bias(hidden_size, horizon)
                 self.proj.bias[:hidden_size].copy_(-retain if kind == "gru" else retain)
                 if kind == "lstm":
-                    self.proj.bias[hidden_size:2 * hidden_size].copy_(-retain)
+                    self.proj.bias[hidden_size : 2 * hidden_size].copy_(-retain)
 
     def _path(self, x: Tensor) -> str:
         if self.mode != "auto":
@@ -135,5 +144,9 @@ def _minlstm(**options) -> MinRNN:
     return MinRNN(kind="lstm", **options)
 
 
-register_cell(CellSpec("mingru", _mingru, ("mode", "init", "horizon"), description="minGRU (Feng et al. 2024)"))
-register_cell(CellSpec("minlstm", _minlstm, ("mode", "init", "horizon"), description="minLSTM (Feng et al. 2024)"))
+register_cell(
+    CellSpec("mingru", _mingru, ("mode", "init", "horizon"), description="minGRU (Feng et al. 2024)")
+)
+register_cell(
+    CellSpec("minlstm", _minlstm, ("mode", "init", "horizon"), description="minLSTM (Feng et al. 2024)")
+)

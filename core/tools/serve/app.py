@@ -4,6 +4,7 @@ Routes (docs/SERVING.md): GET /healthz, GET /v1/models, GET /metrics, POST /v1/{
 WS /v1/{model}/stream, and the demo page at / when core/tools/serve/static/ exists.
 Every error is ``{"error": "one line"}`` with a 4xx/5xx status; the server keeps serving.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,14 +45,18 @@ class Guard:
         started, status = time.perf_counter(), [500]
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            response = error_response(413, f"request body of {int(declared)} bytes, the limit is {self.max_body_bytes}")
+            response = error_response(
+                413, f"request body of {int(declared)} bytes, the limit is {self.max_body_bytes}"
+            )
             status[0] = 413
             await response(scope, receive, send)
         else:
             await self.app(scope, self._counting(receive), self._status_recorder(send, status))
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         model = (scope.get("path_params") or {}).get("model", "-")
-        self.metrics.observe(model=model, route=route, status=status[0], seconds=time.perf_counter() - started)
+        self.metrics.observe(
+            model=model, route=route, status=status[0], seconds=time.perf_counter() - started
+        )
 
     def _counting(self, receive):
         seen = [0]
@@ -62,6 +67,7 @@ class Guard:
             if seen[0] > self.max_body_bytes:  # a chunked body without Content-Length
                 raise ApiError(413, f"request body over the limit of {self.max_body_bytes} bytes")
             return message
+
         return counted
 
     @staticmethod
@@ -70,13 +76,21 @@ class Guard:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
+
         return recorded
 
 
-def create_app(models: dict[str, ServedModel], *, limits: Limits | None = None, workers: int = 2,
-               queue_size: int = 32, timeout_s: float = 30.0) -> FastAPI:
+def create_app(
+    models: dict[str, ServedModel],
+    *,
+    limits: Limits | None = None,
+    workers: int = 2,
+    queue_size: int = 32,
+    timeout_s: float = 30.0,
+) -> FastAPI:
     limits = limits or Limits()
     pool, metrics = WorkPool(workers=workers, queue_size=queue_size, timeout_s=timeout_s), Metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
@@ -97,9 +111,11 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits | None = None, 
 
     @app.get("/metrics")
     async def prometheus():
-        gauges = {"rnnsuite_queue_depth": ("Requests waiting for a worker.", lambda: pool.queue_depth),
-                  "rnnsuite_in_flight": ("Requests admitted and not finished.", lambda: pool.in_flight),
-                  "rnnsuite_workers": ("Size of the worker pool.", lambda: pool.workers)}
+        gauges = {
+            "rnnsuite_queue_depth": ("Requests waiting for a worker.", lambda: pool.queue_depth),
+            "rnnsuite_in_flight": ("Requests admitted and not finished.", lambda: pool.in_flight),
+            "rnnsuite_workers": ("Size of the worker pool.", lambda: pool.workers),
+        }
         return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     @app.post("/v1/{model}/predict")

@@ -3,6 +3,7 @@
 Loads every checkpoint once, then serves them with uvicorn until interrupted. A bad
 checkpoint or flag is one line on stderr and exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,15 +18,21 @@ from core.tools.serve.registry import BACKENDS
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rnnsuite serve", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", action="append", required=True, help="RUN/checkpoints/best.pt; repeatable")
+    parser.add_argument(
+        "--checkpoint", action="append", required=True, help="RUN/checkpoints/best.pt; repeatable"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--backend", default="torch", choices=BACKENDS)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=2, help="predictions running at once")
-    parser.add_argument("--queue", type=int, default=32, help="requests waiting beyond the workers (then 503)")
+    parser.add_argument(
+        "--queue", type=int, default=32, help="requests waiting beyond the workers (then 503)"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (then 504)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads per process (0: cores / workers)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads per process (0: cores / workers)"
+    )
     defaults = Limits()
     parser.add_argument("--max-body-mb", type=float, default=defaults.max_body_bytes / 2**20)
     parser.add_argument("--max-inputs", type=int, default=defaults.max_inputs, help="inputs per request")
@@ -57,11 +64,17 @@ def build(args: argparse.Namespace):
     from core.tools.serve.registry import load_models
 
     torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // args.workers))
-    limits = Limits(max_body_bytes=int(args.max_body_mb * 2**20), max_inputs=args.max_inputs,
-                    max_text_chars=args.max_text_chars, max_audio_seconds=args.max_audio_seconds,
-                    max_stream_seconds=args.max_stream_seconds)
+    limits = Limits(
+        max_body_bytes=int(args.max_body_mb * 2**20),
+        max_inputs=args.max_inputs,
+        max_text_chars=args.max_text_chars,
+        max_audio_seconds=args.max_audio_seconds,
+        max_stream_seconds=args.max_stream_seconds,
+    )
     models = load_models(args.checkpoint, backend=args.backend, device=args.device)
-    return create_app(models, limits=limits, workers=args.workers, queue_size=args.queue, timeout_s=args.timeout)
+    return create_app(
+        models, limits=limits, workers=args.workers, queue_size=args.queue, timeout_s=args.timeout
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
 """The one error type of the API: an HTTP status and one line naming the problem."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 nlp: JSON ``{"inputs": [str, ...], "explain": bool}``; vision and speech: multipart field
 ``files`` (PNG/JPEG images; WAV/FLAC/OGG audio), with an optional ``explain`` form field.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,7 +33,7 @@ def _truthy(value) -> bool:
 
 async def text_inputs(request: Request, limits: Limits) -> tuple[list[str], bool]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ApiError(415, "nlp models take application/json: {\"inputs\": [\"text\", ...]}")
+        raise ApiError(415, 'nlp models take application/json: {"inputs": ["text", ...]}')
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as err:
@@ -84,7 +85,9 @@ def decode_images(files: list[tuple[str, bytes]], limits: Limits) -> list:
         try:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > limits.max_image_pixels:
-                raise ApiError(413, f"files[{i}] ({name}): {image.width}x{image.height} pixels is over the limit")
+                raise ApiError(
+                    413, f"files[{i}] ({name}): {image.width}x{image.height} pixels is over the limit"
+                )
             if image.format not in ("PNG", "JPEG"):
                 raise ApiError(415, f"files[{i}] ({name}): {image.format} image; send PNG or JPEG")
             image.load()
@@ -103,8 +106,11 @@ def decode_audio(files: list[tuple[str, bytes]], limits: Limits) -> list[tuple[n
         try:
             info = sf.info(io.BytesIO(data))
             if info.duration > limits.max_audio_seconds:
-                raise ApiError(413, f"files[{i}] ({name}): {info.duration:.1f} s of audio, "
-                                    f"the limit is {limits.max_audio_seconds:g} s")
+                raise ApiError(
+                    413,
+                    f"files[{i}] ({name}): {info.duration:.1f} s of audio, "
+                    f"the limit is {limits.max_audio_seconds:g} s",
+                )
             samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
         except ApiError:
             raise

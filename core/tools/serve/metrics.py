@@ -3,6 +3,7 @@
 Hand-written (about 60 lines) because the one metric family we need does not justify
 a dependency; the format is the documented plain-text one any Prometheus scrapes.
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,8 +15,10 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 def _labels(**values: str) -> str:
-    escaped = (f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-               for k, v in values.items())
+    escaped = (
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in values.items()
+    )
     return "{" + ",".join(escaped) + "}"
 
 
@@ -42,19 +45,31 @@ class Metrics:
 
     def render(self, gauges: dict[str, tuple[str, Callable[[], float]]]) -> str:
         """``gauges``: name -> (help text, current value)."""
-        lines = ["# HELP rnnsuite_requests_total HTTP requests by model, route and status.",
-                 "# TYPE rnnsuite_requests_total counter"]
+        lines = [
+            "# HELP rnnsuite_requests_total HTTP requests by model, route and status.",
+            "# TYPE rnnsuite_requests_total counter",
+        ]
         with self._lock:
             for (model, route, status), count in sorted(self.requests.items()):
-                lines.append(f"rnnsuite_requests_total{_labels(model=model, route=route, status=str(status))} {count}")
-            lines += ["# HELP rnnsuite_request_seconds Request latency in seconds.",
-                      "# TYPE rnnsuite_request_seconds histogram"]
+                lines.append(
+                    f"rnnsuite_requests_total{_labels(model=model, route=route, status=str(status))} {count}"
+                )
+            lines += [
+                "# HELP rnnsuite_request_seconds Request latency in seconds.",
+                "# TYPE rnnsuite_request_seconds histogram",
+            ]
             for (model, route), counts in sorted(self.buckets.items()):
                 for bound, count in zip(BUCKETS, counts):
-                    lines.append(f"rnnsuite_request_seconds_bucket{_labels(model=model, route=route, le=str(bound))} {count}")
+                    lines.append(
+                        f"rnnsuite_request_seconds_bucket{_labels(model=model, route=route, le=str(bound))} {count}"
+                    )
                 total = self.counts[(model, route)]
-                lines.append(f"rnnsuite_request_seconds_bucket{_labels(model=model, route=route, le='+Inf')} {total}")
-                lines.append(f"rnnsuite_request_seconds_sum{_labels(model=model, route=route)} {self.sums[(model, route)]:.6f}")
+                lines.append(
+                    f"rnnsuite_request_seconds_bucket{_labels(model=model, route=route, le='+Inf')} {total}"
+                )
+                lines.append(
+                    f"rnnsuite_request_seconds_sum{_labels(model=model, route=route)} {self.sums[(model, route)]:.6f}"
+                )
                 lines.append(f"rnnsuite_request_seconds_count{_labels(model=model, route=route)} {total}")
         for name, (help_text, value) in gauges.items():
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value()}"]

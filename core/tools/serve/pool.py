@@ -5,6 +5,7 @@ piling up memory and latency; one that waits and runs longer than ``timeout_s`` 
 (its worker finishes in the background, still counted until it does, so the bound holds).
 Work runs under ``torch.inference_mode`` in the worker thread (the mode is thread-local).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,11 @@ class WorkPool:
     def _admit(self, force: bool) -> None:
         with self._lock:
             if not force and self.in_flight >= self.workers + self.queue_size:
-                raise ApiError(503, f"server busy: {self.in_flight} requests in progress, queue full; retry shortly",
-                               headers={"Retry-After": "1"})
+                raise ApiError(
+                    503,
+                    f"server busy: {self.in_flight} requests in progress, queue full; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
             self.in_flight += 1
 
     def _release(self, _future=None) -> None:

@@ -4,6 +4,7 @@ A model's name is its run folder's name (``runs/sst2/checkpoints/best.pt`` -> ``
 made unique with ``-2``, ``-3`` ... The domain comes from the checkpoint itself and its
 predictor from that domain's ``load_predictor`` (core never imports a domain by name).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ def unique_names(checkpoints: list[str]) -> list[str]:
 def load_one(checkpoint: str, *, backend: str, device: torch.device):
     if backend == "onnxruntime":
         try:
-            from core.tools.export import load_onnx_predictor  # optional backend: imported only when asked for
+            from core.tools.export import (
+                load_onnx_predictor,  # optional backend: imported only when asked for
+            )
         except ImportError as err:
             raise ConfigError(f"--backend onnxruntime: cannot load the ONNX exporter ({err})") from None
         return load_onnx_predictor(checkpoint)
@@ -61,11 +64,15 @@ def load_one(checkpoint: str, *, backend: str, device: torch.device):
     return domain.load_predictor(Path(checkpoint), device)
 
 
-def load_models(checkpoints: list[str], *, backend: str = "torch", device: str = "cpu") -> dict[str, ServedModel]:
+def load_models(
+    checkpoints: list[str], *, backend: str = "torch", device: str = "cpu"
+) -> dict[str, ServedModel]:
     if backend not in BACKENDS:
         raise ConfigError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     if not checkpoints:
         raise ConfigError("--checkpoint: give at least one checkpoint to serve")
     names = unique_names(checkpoints)
-    return {name: ServedModel(name, load_one(path, backend=backend, device=torch.device(device)))
-            for name, path in zip(names, checkpoints)}
+    return {
+        name: ServedModel(name, load_one(path, backend=backend, device=torch.device(device)))
+        for name, path in zip(names, checkpoints)
+    }
