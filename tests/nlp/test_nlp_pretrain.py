@@ -86,7 +86,7 @@ def test_finetuning_starts_from_the_pretrained_embedding_vocabulary_and_backbone
     assert bundle.meta["vocab"]["itos"] == state["meta"]["vocab"]["itos"]
     model = build_model(cfg, bundle.meta)  # embed dim 12 from the checkpoint, not the default 128
     loaded = init_backbone_from(model, checkpoint)  # what train_main does next
-    assert torch.equal(model.embedding.weight, state["model"]["embedding.weight"])
+    assert torch.equal(model.front.embedding.weight, state["model"]["embedding.weight"])
     assert loaded and all(torch.equal(model.state_dict()[k], state["model"][k]) for k in loaded)
     assert len(loaded) == sum(k.startswith("backbone.") for k in state["model"])
 
@@ -113,8 +113,10 @@ def test_finetune_cli_and_conflicting_flags(lm_run, tmp_path, capsys):
     ]
     assert train_main(common) == 0
     assert "init-backbone: " in capsys.readouterr().err
-    assert train_main([*common, "--vectors", "glove-6b-50d"]) == 2
+    conflicting = [*common, "--vectors", "glove-6b-50d", "--out", str(tmp_path / "ft-vectors")]
+    assert train_main(conflicting) == 2
     assert "drop --vectors" in capsys.readouterr().err
+    assert not (tmp_path / "ft-vectors").exists()  # refused before the run folder was made
     with pytest.raises(ConfigError, match="--layers 1"):
         parse_config(PretrainConfig, ["--layers", "2"])
 

@@ -81,14 +81,14 @@ def test_modes_load_the_rows_and_freeze_what_they_should(mode, text_vectors):
     meta = {"vocab": {"itos": ITOS, "fingerprint": "f"}, "classes": ["a", "b"], "vectors": record}
     vectors.stage("f", cfg.vectors, matrix)
     model = build_model(cfg, meta)
-    assert torch.equal(model.embedding.weight, torch.from_numpy(matrix))  # width 2 from the vectors, not 64
-    assert model.embedding.weight.requires_grad == (mode != "frozen")
-    assert (model.static_embedding is not None) == (mode == "both")
+    assert torch.equal(model.front.embedding.weight, torch.from_numpy(matrix))  # width 2 from the vectors, not 64
+    assert model.front.embedding.weight.requires_grad == (mode != "frozen")
+    assert (model.front.static_embedding is not None) == (mode == "both")
     if mode == "both":
-        assert torch.equal(model.static_embedding.weight, torch.from_numpy(matrix))
-        assert not model.static_embedding.weight.requires_grad and model.backbone.input_size == 4
+        assert torch.equal(model.front.static_embedding.weight, torch.from_numpy(matrix))
+        assert not model.front.static_embedding.weight.requires_grad and model.backbone.input_size == 4
     rebuilt = build_model(cfg, meta)  # nothing staged any more: a model rebuilt for inference
-    assert not torch.equal(rebuilt.embedding.weight, model.embedding.weight)
+    assert not torch.equal(rebuilt.front.embedding.weight, model.front.embedding.weight)
 
 
 def test_train_and_predict_with_glove(tmp_path, tiny_args, capsys):
@@ -129,7 +129,7 @@ def test_train_and_predict_with_glove(tmp_path, tiny_args, capsys):
     record = final["data"]["vectors"]
     assert record["name"] == "glove-6b-50d" and record["type_coverage"] > 0.9 and record["rows"] > 500
     state = torch.load(out / "checkpoints" / "best.pt", weights_only=True)
-    static = state["model"]["static_embedding.weight"]
+    static = state["model"]["front.static_embedding.weight"]
     index = state["meta"]["vocab"]["itos"].index("film")
     found, _ = vectors.lookup("glove-6b-50d", ["film"])
     assert torch.equal(static[index], torch.from_numpy(found["film"]))  # the frozen channel never moved

@@ -57,6 +57,9 @@ def test_recipe_trains_one_step(name, tmp_path, isolated_cache):
         "0",
         "--max-minutes",
         "0",
+        "--no-lr-by-time",  # it follows --max-minutes, which one step does not need
+        "--cv",
+        "0",  # a cross-validation recipe trains its one step on a plain held-out split
         "--out",
         str(tmp_path / "run"),
     ]
