@@ -81,7 +81,9 @@ def test_modes_load_the_rows_and_freeze_what_they_should(mode, text_vectors):
     meta = {"vocab": {"itos": ITOS, "fingerprint": "f"}, "classes": ["a", "b"], "vectors": record}
     vectors.stage("f", cfg.vectors, matrix)
     model = build_model(cfg, meta)
-    assert torch.equal(model.front.embedding.weight, torch.from_numpy(matrix))  # width 2 from the vectors, not 64
+    assert torch.equal(
+        model.front.embedding.weight, torch.from_numpy(matrix)
+    )  # width 2 from the vectors, not 64
     assert model.front.embedding.weight.requires_grad == (mode != "frozen")
     assert (model.front.static_embedding is not None) == (mode == "both")
     if mode == "both":
