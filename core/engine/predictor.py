@@ -83,6 +83,7 @@ def load_model(
     if check_state is not None:
         check_state(state)
     config = state["config"]
+    _check_sizes(config, str(checkpoint))
     try:  # first on the meta device (allocates nothing): a crafted size is refused before it is built
         view = config_view(config, source=str(checkpoint))
         with torch.device("meta"):
@@ -116,3 +117,18 @@ def base_info(checkpoint: str | Path, *, domain: str, model: nn.Module, config: 
         "cell": config.get("cell"),
         "bidirectional": bool(config.get("bidirectional")),
     }
+
+
+def _check_sizes(config: dict, source: str) -> None:
+    """The model-size fields a crafted checkpoint could make absurd or wrong-typed, by the CLI's caps."""
+    from core.engine.config import MAX_HIDDEN, MAX_LAYERS
+
+    for key, cap in (("hidden", MAX_HIDDEN), ("embed_dim", MAX_HIDDEN), ("layers", MAX_LAYERS)):
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CheckpointError(f"{source}: config field {key!r} must be a positive integer, got {value!r}")
+        if value > cap:
+            flag = "--" + key.replace("_", "-")
+            raise CheckpointError(f"{source}: config: {flag} must be at most {cap}, got {value}")
