@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import confusion_matrix, f1_score
 from torch import Tensor, nn
 
 from core.nn.pooling import Pooling
@@ -104,6 +103,11 @@ def _current_name(key: str) -> str:
 
 def classification_metrics(predicted, expected, num_classes: int) -> dict:
     """Accuracy, macro-F1 and the confusion matrix (``_confusion``) of class indices (N,) against (N,)."""
+    from sklearn.metrics import (  # here: predictors import this module, and start fast
+        confusion_matrix,
+        f1_score,
+    )
+
     predicted, expected = np.asarray(predicted), np.asarray(expected)
     if predicted.size == 0:
         return {"accuracy": 0.0, "macro_f1": 0.0}

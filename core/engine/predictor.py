@@ -83,6 +83,7 @@ def load_model(
     if check_state is not None:
         check_state(state)
     config = state["config"]
+    _check_shared_fields(config, str(checkpoint))
     _check_sizes(config, str(checkpoint))
     try:  # first on the meta device (allocates nothing): a crafted size is refused before it is built
         view = config_view(config, source=str(checkpoint))
@@ -117,6 +118,25 @@ def base_info(checkpoint: str | Path, *, domain: str, model: nn.Module, config: 
         "cell": config.get("cell"),
         "bidirectional": bool(config.get("bidirectional")),
     }
+
+
+def _check_shared_fields(config: Any, source: str) -> None:
+    """The fields every domain's config shares (core's RunConfig), type-checked as training would:
+    a damaged config is refused even where inference does not read the damaged field."""
+    import dataclasses
+
+    from core.engine.config import RunConfig, config_from_dict
+    from core.errors import ConfigError
+
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{source}: field 'config' is not a mapping")
+    shared = {f.name for f in dataclasses.fields(RunConfig)}
+    try:
+        config_from_dict(
+            RunConfig, {k: v for k, v in config.items() if k in shared}, source=f"{source} config"
+        )
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
 
 
 def _check_sizes(config: dict, source: str) -> None:

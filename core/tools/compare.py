@@ -326,8 +326,9 @@ def run_grid(cfg: CompareConfig) -> Path:
         )
         _write_status(status_path, cfg, plan, runs, results)
     _write_status(status_path, cfg, plan, runs, results)
-    if not cfg.report_only:  # the report reads the timing, it never measures
-        write_throughput(out / "throughput.json", sorted({r.cell for r in runs if r.cell in CELLS}))
+    if not cfg.report_only:  # the report reads the timing, it never measures; cells with a result only
+        finished = {r.cell for r in runs if results[f"{r.domain}/{r.name}"]["status"] in ("ok", "done")}
+        write_throughput(out / "throughput.json", sorted(finished & set(CELLS)))
     return write_report(out, runs, results, installed)
 
 
