@@ -24,6 +24,7 @@ REFERENCES = {
     "sst2p": "Kim CNN-static 86.8 %, BiLSTM (Tai 2015) 87.5 % (300-d vectors); sentence-level BiLSTM here 80.0 %",
     "sst5": "CNN-static 45.5 %, BiLSTM (Tai 2015) 49.1 %",
     "mr": "CNN-static 81.0 %, SA-LSTM 80.7 %, NBSVM (paper) 79.4 %; from-scratch BiLSTM here 75.8 %",
+    "imdb": "NBSVM-bi (Wang & Manning 2012) 91.2 %, SA-LSTM 92.8 %, ULMFiT 95.4 %",
 }
 _COMMAND = re.compile(r"^=== \S+ (\S+): (python -m nlp\.train .*)$")
 
@@ -122,7 +123,7 @@ def earlier_mr_rows(path: Path = RESULTS.parent / "nlp.json") -> dict:
 
 
 BEGIN, END = "<!-- nlp_vectors:begin -->", "<!-- nlp_vectors:end -->"
-LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fold"}
+LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fold", "imdb": "IMDB"}
 
 
 def markdown(tasks: dict) -> str:

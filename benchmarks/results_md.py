@@ -135,23 +135,32 @@ def arctic_section(results: dict) -> list[str]:
         f"Targets: greedy CER <= {targets.get('greedy_cer', 0):.0%}, WER <= {targets.get('greedy_wer', 0):.0%}; "
         f"LM beam WER <= {targets.get('lm_beam_wer', 0):.0%}.",
         "",
-        "| run | seed | test CER (greedy) | test WER (greedy) | epochs | train min | stopped |",
-        "|---|---|---|---|---|---|---|",
+        "| run | seed | init | test CER (greedy) | test WER (greedy) | WER lexicon beam | WER LM beam "
+        "| RTF greedy | epochs | train min | stopped |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results.get("rows", []):
-        test = row.get("test_greedy") or {}
-        cer = f"{test['cer']:.1%}" if "cer" in test else "-"
-        wer = f"{test['wer']:.1%}" if "wer" in test else "-"
-        out.append(
-            f"| {row['name']} | {row.get('seed', '-')} | {cer} | {wer} | {row.get('epochs', '-')} | "
-            f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |"
-        )
-    out += (
-        ["", "Commands: the results file. Notes:", ""]
-        + [f"- {note}" for note in results.get("notes", [])]
-        + [""]
-    )
+        out.append(arctic_row(row))
+    out += ["", "Commands:", ""] + [f"- {row['name']}: `{row['command']}`" for row in results.get("rows", [])]
+    out += ["", "Notes:", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
     return out
+
+
+def arctic_row(row: dict) -> str:
+    """One table row: greedy figures from final.json, beam figures from the run's speech.lm_eval JSON."""
+
+    def pct(block: Optional[dict], key: str) -> str:
+        return f"{block[key]:.1%}" if block and block.get(key) is not None else "-"
+
+    test, decoding = row.get("test_greedy") or {}, row.get("decoding") or {}
+    rtf = (decoding.get("greedy") or {}).get("rtf")
+    init = Path(row["init_backbone"]).parts[-3] if row.get("init_backbone") else "scratch"
+    return (
+        f"| {row['name']} | {row.get('seed', '-')} | {init} | {pct(test, 'cer')} | {pct(test, 'wer')} | "
+        f"{pct(decoding.get('lexicon_beam'), 'wer')} | {pct(decoding.get('lm_beam'), 'wer')} | "
+        f"{'-' if rtf is None else f'{rtf:.4f}'} | {row.get('epochs', '-')} | "
+        f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -81,6 +81,7 @@ def run_row(name: str, run: Path) -> dict:
         "val_best": final["val_best"],
         "best_epoch": final["best_epoch"],
         "averaged": final.get("averaged"),
+        "init_backbone": config.get("init_backbone"),
         "normalizer": final.get("data", {}).get("normalizer"),
         "val_cer_by_epoch": [round(h["val_cer"], 4) for h in history],
         "train_samples_per_s": [h["samples_per_s"] for h in history],

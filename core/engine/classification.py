@@ -87,6 +87,7 @@ class SequenceClassifier(nn.Module):
 # Checkpoints written before the head was shared name its parts after the old per-domain models.
 _LEGACY_PREFIXES = (
     ("embedding.", "front.embedding."),
+    ("static_embedding.", "front.static_embedding."),
     ("pooling.", "head.pooling."),
     ("classifier.", "head.linear."),
     ("head.weight", "head.linear.weight"),

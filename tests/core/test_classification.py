@@ -60,6 +60,22 @@ def test_checkpoints_of_the_former_per_domain_models_still_load(tmp_path):
     assert set(SequenceClassifier.upgrade_state_dict(nlp_style)) == set(model.state_dict())
 
 
+def test_two_channel_text_checkpoints_of_the_former_nlp_model_map_onto_the_front():
+    from nlp.model import build_model
+    from nlp.train import NlpConfig
+
+    meta = {
+        "vocab": {"itos": ["<pad>", "<unk>", "a", "b"]},
+        "classes": ["neg", "pos"],
+        "vectors": {"name": "a-file.txt", "dim": 4},  # rows come from the checkpoint, not the file
+    }
+    model = build_model(NlpConfig(hidden=8, vectors="a-file.txt", vectors_mode="both"), meta)
+    own = model.state_dict()
+    assert "front.static_embedding.weight" in own
+    legacy = {key.removeprefix("front."): value for key, value in own.items()}  # nlp held both tables itself
+    assert set(SequenceClassifier.upgrade_state_dict(legacy)) == set(own)
+
+
 def test_metrics_of_predictions_equal_the_task_metrics_of_the_same_predictions():
     predicted, expected = [0, 2, 2, 1, 0, 3], [0, 2, 1, 1, 3, 3]
     direct = classification_metrics(predicted, expected, 4)
