@@ -235,7 +235,7 @@ def logmel_from(settings: dict) -> LogMel:
     )
 
 
-def _limit(clips: list[Clip], n: int) -> list[Clip]:
+def evenly_spread(clips: list[Clip], n: int) -> list[Clip]:
     """``n`` clips spread evenly over the listing (listings are sorted by digit/speaker/...)."""
     if not n or n >= len(clips):
         return clips
@@ -264,7 +264,7 @@ def build_data(cfg) -> DataBundle:
     logmel = logmel_from(settings)
     limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
-    chosen = {s: _limit(splits[s], limits.get(s, 0)) for s in ("val", "test")}
+    chosen = {s: evenly_spread(splits[s], limits.get(s, 0)) for s in ("val", "test")}
     chosen["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
     report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
     chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])

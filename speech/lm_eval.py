@@ -23,11 +23,11 @@ import torch
 from core.engine.checkpoint import load_for_inference
 from core.errors import ConfigError, DataError, RnnsuiteError
 from speech.corpora import list_corpus
-from speech.data import logmel_from, utterance_mean_removed
+from speech.data import evenly_spread
 from speech.decode import BeamDecoder, greedy_decode
 from speech.normalize import normalize
+from speech.predictor import SpeechPredictor
 from speech.task import ErrorRates
-from speech.text import Vocab
 
 
 def arpa_words(path: Path) -> list[str]:
@@ -47,21 +47,18 @@ def arpa_words(path: Path) -> list[str]:
     return words
 
 
-@torch.no_grad()
-def split_emissions(model, cfg, meta: dict, split: str, *, limit: int = 0) -> dict:
+def split_emissions(predictor: SpeechPredictor, cfg, split: str, *, limit: int = 0) -> dict:
     """Log-probabilities (T', V) per utterance of ``split`` (None for an unreadable file: scored as an
     empty transcript), normalised references, audio seconds and seconds spent reading audio, computing
-    features and running the model, one utterance at a time as a user would transcribe."""
-    settings = meta["features"]
+    features and running the model, one utterance at a time through the predictor, as a user would."""
     clips = list_corpus(
         cfg.data,
-        sample_rate=settings["sample_rate"],
+        sample_rate=predictor.sample_rate,
         max_seconds=cfg.max_seconds,
         num_utts=cfg.num_utts,
-        seed=cfg.data_seed,
+        seed=cfg.split_seed,
     )[split]
-    clips = clips[:limit] if limit else clips  # a smoke check; reported figures use every utterance
-    logmel = logmel_from(settings)
+    clips = evenly_spread(clips, limit)  # as training's --limit-eval; reported figures use every utterance
     emissions, audio_seconds, started = [], 0.0, time.perf_counter()
     for clip in clips:
         try:
@@ -70,12 +67,8 @@ def split_emissions(model, cfg, meta: dict, split: str, *, limit: int = 0) -> di
             print(f"speech.lm_eval: {err}: scored as an empty transcript", file=sys.stderr)
             emissions.append(None)
             continue
-        audio_seconds += wave.numel() / settings["sample_rate"]
-        feat = logmel(wave)  # (T, F)
-        feat = utterance_mean_removed(feat) if settings.get("cmn") else feat
-        x = ((feat - meta["mean"]) / meta["std"]).unsqueeze(0)  # (1, T, F)
-        logits, lengths = model(x, torch.tensor([x.shape[1]]))  # (1, T', V)
-        emissions.append(logits[0, : int(lengths[0])].log_softmax(-1))
+        audio_seconds += wave.numel() / predictor.sample_rate
+        emissions.append(predictor.emissions(wave).log_softmax(-1))  # (T', V), features as in training
     return {
         "emissions": emissions,
         "references": [normalize(c.text) for c in clips],
@@ -111,9 +104,10 @@ def evaluate(
     from speech.train import DOMAIN
 
     model, cfg, meta = load_for_inference(checkpoint, DOMAIN)
-    vocab = Vocab.from_meta(meta["vocab"])
+    predictor = SpeechPredictor(model=model, meta=meta)
+    vocab = predictor.vocab
     lexicon = sorted(set(arpa_words(lm)) | set(meta["train_words"]))
-    data = {split: split_emissions(model, cfg, meta, split, limit=limit) for split in ("val", "test")}
+    data = {split: split_emissions(predictor, cfg, split, limit=limit) for split in ("val", "test")}
     greedy = one_at_a_time(lambda e, n: greedy_decode(e, n, vocab))
     result = {
         "checkpoint": str(checkpoint),
@@ -162,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 1.5])
     parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
     parser.add_argument(
-        "--limit", type=int, default=0, help="first N utterances per split (smoke checks; 0 = all)"
+        "--limit", type=int, default=0, help="N utterances per split, as --limit-eval picks them (0 = all)"
     )
     args = parser.parse_args(argv)
     try:
