@@ -127,7 +127,7 @@ def extra_sections() -> list[str]:
 
 
 def arctic_section(results: dict) -> list[str]:
-    """speech arctic rows (benchmarks/results/speech_arctic.json) beside the issue's targets."""
+    """speech arctic rows (benchmarks/results/speech_arctic.json) beside their targets."""
     targets = results.get("targets", {})
     out = [
         "## speech: arctic (read English sentences)",

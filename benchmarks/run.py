@@ -66,6 +66,7 @@ def train_seed(domain: str, recipe: str, seed: int, out: Path, extra: Sequence[s
         "--out",
         str(out),
         "--no-progress",
+        "--overwrite",  # a rerun replaces the row; the old run folder moves to previous/, nothing is lost
         *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -187,17 +188,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--extra", default="", help="flags appended to every training run (smoke tests only)")
     args = parser.parse_args(argv)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    failed = 0
     for name in args.recipe:
         row = bench_recipe(
             name, seeds=seeds, runs=Path(args.runs), extra=args.extra.split(), threads=args.threads
         )
+        broken = [s["seed"] for s in row["per_seed"] if s["exit"] != 0]
+        if broken:  # a row with a failed seed would replace a good one with a partial one: keep the old
+            print(f"{name}: seed(s) {broken} failed (see their bench.log); {args.results} not changed")
+            failed += 1
+            continue
         merge_row(Path(args.results), row)
         means = ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in row["summary"].items())
         print(
             f"{name}: seeds {seeds}: {means or 'no finished seed'}; {row['cpu_minutes']:.1f} CPU min",
             flush=True,
         )
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

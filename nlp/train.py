@@ -109,25 +109,6 @@ DOMAIN = Domain(
     baseline_name="tfidf",
     extra_baselines=("nbsvm",),
     description="Sentiment classification of text (toy, SST-2, MR, IMDB, csv/tsv/jsonl).",
-    quick_args=["--data", "toy", "--embed-dim", "32", "--batch-size", "64", "--lr", "3e-3"],
-    full_args=[
-        "--data",
-        "sst2",
-        "--embed-dim",
-        "300",
-        "--pooling",
-        "max",
-        "--word-dropout",
-        "0.1",
-        "--embed-dropout",
-        "0.4",
-        "--dropout",
-        "0.5",
-        "--batch-size",
-        "32",
-        "--patience",
-        "4",
-    ],
 )
 
 

@@ -1,6 +1,7 @@
 """The one text normaliser of the speech domain: references and hypotheses pass through it alike.
 
-Rules, in order (``NORMALIZER_VERSION`` changes whenever one does, and feature caches key on it):
+Rules, in order (``NORMALIZER_VERSION`` changes whenever one does and is recorded in final.json; feature
+caches hold raw transcripts and normalise after loading, so a new rule never meets stale text):
 
 1. Unicode: curly quotes become ``'``/``"``, accents are folded (``café`` -> ``cafe``).
 2. Case: lower-cased.

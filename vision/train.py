@@ -93,8 +93,6 @@ DOMAIN = Domain(
     baseline_name="logreg",
     description="image classification, one image row (column, pixel) per time step",
     # compare adds --cell/--hidden/--seed and its own --epochs/--max-minutes budget to these
-    quick_args=["--data", "digits", "--epochs", "25", "--batch-size", "32", "--lr", "5e-3"],
-    full_args=["--data", "mnist", "--epochs", "20", "--batch-size", "128", "--lr", "3e-3"],
 )
 
 if __name__ == "__main__":

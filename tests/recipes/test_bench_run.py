@@ -41,3 +41,10 @@ def test_recipe_times_seeds_row(tmp_path):
     assert row["baseline"]["name"] == "logreg" and row["baseline"]["metrics"]["accuracy"] > 0.9
     assert len(row["commit"]) >= 40 and row["threads"] == 1
     assert "python -m vision.train --recipe vision/digits-quick --seed 3" in render({"rows": [row]})
+
+    again = main([*argv[:-1], "--epochs 1 --limit-train 64 --hidden 8"])  # the same run folders again
+    assert again == 0, "a rerun into the same folders replaces them (moved aside), not refused"
+    assert list((tmp_path / "runs" / "vision-digits-quick" / "seed-3" / "previous").iterdir())
+    good = results.read_text()
+    broken = main([*argv[:-1], "--epochs 1 --limit-train 64 --hidden 0"])  # every seed refuses its flags
+    assert broken == 1 and results.read_text() == good  # the good row is kept, not replaced by a partial one

@@ -25,6 +25,18 @@ def test_recipes_exist_for_every_domain():
     assert {"vision", "speech", "nlp"} <= domains
 
 
+def test_every_named_dataset_has_its_default_recipe_and_every_preset_recipe_exists():
+    from core.tools.compare import PRESETS
+    from nlp.sources import NAMED as NLP
+    from speech.corpora import NAMED as SPEECH
+    from vision.sources import NAMED as VISION
+
+    named = [f"nlp/{n}" for n in NLP] + [f"vision/{n}" for n in VISION] + [f"speech/{n}" for n in SPEECH]
+    assert [name for name in named if name not in RECIPES] == []  # `--data X` loads recipes/DOMAIN/X.yaml
+    wanted = {name for preset in PRESETS.values() for name in preset["recipes"].values()}
+    assert sorted(wanted - set(RECIPES)) == []
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_parses(name):
     domain_name = name.split("/")[0]
