@@ -35,6 +35,8 @@ class NlpPredictor:
     """
 
     domain = "nlp"
+    input_kind = "text"  # the server reads a JSON list of strings
+    explains = True  # predict(..., explain=True): probabilities after each prefix
 
     def __init__(self, *, model: nn.Module, meta: dict, info: dict):
         self.model, self.meta = model.eval(), meta

@@ -35,6 +35,8 @@ class SpeechPredictor:
     """A CTC model loaded once, with its checkpoint's feature pipeline and vocabulary."""
 
     domain = "speech"
+    input_kind = "audio"  # the server decodes uploaded WAV/FLAC/OGG files
+    explains = False
 
     def __init__(
         self,

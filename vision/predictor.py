@@ -31,6 +31,8 @@ class VisionPredictor:
     """
 
     domain = "vision"
+    input_kind = "image"  # the server decodes uploaded PNG/JPEG files
+    explains = True  # predict(..., explain=True): probabilities after each row
 
     def __init__(self, *, model: nn.Module, meta: dict, info: dict | None = None, mode: str | None = None):
         self.model, self.meta = model.eval(), meta

@@ -31,6 +31,11 @@ from core.errors import CheckpointError, RnnsuiteError
 @runtime_checkable
 class Predictor(Protocol):
     domain: str
+    input_kind: str
+    """What ``predict`` takes, so a server can decode requests without knowing domains:
+    "text" (str), "image" (PIL image) or "audio" ((samples, sample_rate))."""
+    explains: bool
+    """Whether ``predict(inputs, explain=True)`` adds a per-step account of the answer."""
     info: dict
     """JSON-able: name, domain, classes (nlp/vision) or vocabulary (speech), params, recipe, metrics."""
 

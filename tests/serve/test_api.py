@@ -30,6 +30,7 @@ def test_health_and_models(client, live_server):
     for model in models.values():
         assert model["params"] > 0 and ("accuracy" in model["metrics"] or "wer" in model["metrics"])
         assert model["streaming"] == (model["domain"] == "speech") and "recipe" in model
+    assert [models[d]["input_kind"] for d in ("nlp", "vision", "speech")] == ["text", "image", "audio"]
 
 
 def test_text_prediction_matches_the_predictor(client, live_server, tiny_checkpoints):

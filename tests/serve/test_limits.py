@@ -19,6 +19,7 @@ class Gated:
     def __init__(self, predictor):
         self.predictor, self.gate, self.started = predictor, threading.Event(), threading.Event()
         self.domain, self.info = predictor.domain, predictor.info
+        self.input_kind, self.explains = predictor.input_kind, predictor.explains
 
     def predict(self, inputs, **options):
         self.started.set()
@@ -98,3 +99,33 @@ def test_chunked_body_over_the_limit_is_413(gated):
 
     response = run(scenario())
     assert response.status_code == 413 and "over the limit of 1000 bytes" in response.json()["error"]
+
+
+def test_requests_are_decoded_by_the_predictors_input_kind_not_its_domain_name(tiny_checkpoints):
+    from nlp.predictor import load_predictor
+
+    real = load_predictor(tiny_checkpoints["nlp"])
+
+    class Plugin:  # another domain whose predictor reads text: served without the server knowing it
+        domain, input_kind, explains, info = "reviews", "text", False, real.info
+        predict = staticmethod(real.predict)
+
+    class Unreadable:
+        domain, input_kind, explains, info = "series", "time-series", False, {}
+
+        def predict(self, inputs):
+            raise AssertionError("never called: the request cannot be decoded")
+
+    app = create_app({"p": ServedModel("p", Plugin()), "u": ServedModel("u", Unreadable())})
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            texts = {"inputs": ["a gorgeous film"], "explain": True}
+            return [await client.post(f"/v1/{name}/predict", json=texts) for name in ("p", "u", "p")]
+
+    plugin, unreadable, again = run(scenario())
+    assert plugin.status_code == 200 and again.status_code == 200
+    (result,) = plugin.json()["results"]
+    assert result == real.predict(["a gorgeous film"])[0]  # explain dropped: this predictor does not explain
+    assert unreadable.status_code == 501 and "'time-series' inputs" in unreadable.json()["error"]

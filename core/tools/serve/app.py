@@ -135,6 +135,10 @@ def create_app(
     return app
 
 
+DECODERS = {"text": None, "image": inputs.decode_images, "audio": inputs.decode_audio}
+"""Request decoders by ``Predictor.input_kind`` (text comes as JSON, the others as uploaded files)."""
+
+
 def _find(models: dict[str, ServedModel], name: str) -> ServedModel:
     if name not in models:
         raise ApiError(404, f"unknown model {name!r} (served: {', '.join(models) or 'none'})")
@@ -142,17 +146,19 @@ def _find(models: dict[str, ServedModel], name: str) -> ServedModel:
 
 
 async def _prepare(served: ServedModel, request: Request, limits: Limits):
-    """Decode the request for ``served``'s domain; returns the call the pool runs."""
+    """Decode the request as the predictor's ``input_kind`` says; returns the call the pool runs."""
     predictor = served.predictor
-    options = {}
-    if served.domain == "nlp":
+    kind = getattr(predictor, "input_kind", None)
+    if kind not in DECODERS:
+        raise ApiError(
+            501, f"model {served.name!r}: its predictor takes {kind!r} inputs, which this server cannot read"
+        )
+    if kind == "text":
         items, explain = await inputs.text_inputs(request, limits)
     else:
         files, explain = await inputs.uploaded_files(request, limits)
-        decode = inputs.decode_audio if served.domain == "speech" else inputs.decode_images
-        items = decode(files, limits)
-    if explain and served.domain in ("nlp", "vision"):
-        options["explain"] = True
+        items = DECODERS[kind](files, limits)
+    options = {"explain": True} if explain and getattr(predictor, "explains", False) else {}
     return lambda: predictor.predict(items, **options)
 
 

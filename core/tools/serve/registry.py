@@ -35,7 +35,14 @@ class ServedModel:
 
     def describe(self) -> dict:
         info = {key: value for key, value in self.predictor.info.items() if key != "checkpoint"}
-        return {**info, "name": self.name, "domain": self.domain, "streaming": self.streaming}
+        kind = getattr(self.predictor, "input_kind", None)
+        return {
+            **info,
+            "name": self.name,
+            "domain": self.domain,
+            "input_kind": kind,
+            "streaming": self.streaming,
+        }
 
 
 def unique_names(checkpoints: list[str]) -> list[str]:
