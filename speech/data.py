@@ -1,30 +1,20 @@
-"""Speech data pipeline: corpus listing -> cached log-mel features -> bucketed CTC batches.
-
-Features are computed once per (corpus recipe, feature settings) and cached under
-``core.engine.domain.cache_root()/speech`` (never inside RNNSUITE_DATA), so later epochs and
-later runs do no DSP. A bad file is reported on one line and left out; the rest go on.
+"""Speech data pipeline: corpus listing -> cached log-mel features (``speech.feature_cache``) ->
+bucketed CTC batches. A bad file is reported on one line and left out; the rest go on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
-import tempfile
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
-from core.engine.domain import DataBundle, cache_root
+from core.engine.domain import DataBundle
 from core.engine.splits import limit as seeded_sample
 from core.errors import CheckpointError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
 from speech.corpora import Clip, list_corpus
+from speech.feature_cache import Featurized, featurize, log
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths
 from speech.normalize import normalizer_report
@@ -33,92 +23,11 @@ from speech.recombine import recombine
 from speech.text import Vocab, normalize
 
 NATIVE_RATE = {"fsdd": 8000, "fsdd-strings": 8000, "yesno": 8000, "tts-digits": 8000}
-CACHE_VERSION = 3
-
-
-@dataclass
-class Featurized:
-    features: list[Tensor]  # each (T, F) float16
-    texts: list[str]
-    keys: list[str]
-
-
-def wave_features(wave: Tensor, logmel: LogMel) -> Tensor:
-    """(N,) waveform -> (T, F) float16 log-mels: what the training cache holds and what transcription
-    computes (half precision halves the cache; log-mels fit), so both see the same numbers."""
-    return logmel(wave).half()
 
 
 def model_inputs(feat: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     """Stored features (T, F) -> the model's float32 inputs, normalised by the training statistics."""
     return (feat.float() - mean) / std
-
-
-def log(message: str) -> None:
-    print(f"speech: {message}", file=sys.stderr)
-
-
-def featurize(clips: list[Clip], logmel: LogMel, *, name: str, progress: bool = True) -> Featurized:
-    """Features of every readable clip, from the cache when this exact recipe was seen before."""
-    path = cache_root() / "speech" / f"{name}-{cache_key(clips, logmel)}.pt"
-    cached = _load_cache(path, len(clips))
-    if cached is not None:
-        return cached
-    out, errors = Featurized([], [], []), []
-    for clip in tqdm(clips, desc=f"features {name}", leave=False, disable=not progress):
-        try:
-            wave = clip.make()  # (N,)
-        except DataError as err:
-            errors.append(str(err))
-            log(f"skipped: {err}")
-            continue
-        out.features.append(wave_features(wave, logmel))
-        out.texts.append(clip.text)
-        out.keys.append(clip.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)  # own name per writer
-    with os.fdopen(handle, "wb") as stream:
-        torch.save({"features": out.features, "texts": out.texts, "keys": out.keys, "errors": errors}, stream)
-    os.replace(tmp, path)  # atomic: a crash never leaves a truncated cache behind
-    return out
-
-
-def cache_key(clips: list[Clip], logmel: LogMel) -> str:
-    """Digest of everything the cached value depends on: feature settings and, per clip, its recipe
-    key (file path, size and mtime, or the synthesis recipe) and its raw transcript. The cache holds
-    raw transcripts; normalisation happens after it, so a new normaliser never meets stale text."""
-    recipe = [
-        CACHE_VERSION,
-        logmel.sample_rate,
-        logmel.win,
-        logmel.hop,
-        logmel.mel.n_mels,
-        [[c.key, c.text] for c in clips],
-    ]
-    return hashlib.sha1(json.dumps(recipe).encode()).hexdigest()[:16]
-
-
-def _load_cache(path, clips: int) -> Featurized | None:
-    """The cached features, or None (rebuild) when absent or when the file is not what we wrote."""
-    if not path.is_file():
-        return None
-    try:
-        cached = torch.load(path, weights_only=True)
-        parts = [cached[k] for k in ("features", "texts", "keys", "errors")]
-        lengths = {len(parts[0]), len(parts[1]), len(parts[2])}
-        if (
-            len(lengths) != 1
-            or lengths.pop() + len(parts[3]) != clips
-            or not all(isinstance(t, str) for t in parts[1])
-            or not all(torch.is_tensor(f) for f in parts[0])
-        ):
-            raise ValueError("inconsistent contents")
-    except Exception as exc:  # a half-written, foreign or tampered file: recompute
-        log(f"ignoring unreadable feature cache {path} ({exc.__class__.__name__}); rebuilding it")
-        return None
-    for message in cached["errors"]:
-        log(f"skipped: {message}")
-    return Featurized(cached["features"], cached["texts"], cached["keys"])
 
 
 class SpeechDataset(Dataset):
@@ -250,24 +159,53 @@ def _limit_train(clips: list[Clip], n: int, seed: int) -> list[Clip]:
 def build_data(cfg) -> DataBundle:
     """``cfg.data`` -> bucketed train/val/test loaders of ``SequenceBatch`` and the meta dict."""
     settings = feature_settings(cfg, cfg.data)
+    chosen = chosen_clips(cfg, settings["sample_rate"])
+    report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
+    chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
+    feats = split_features(cfg, chosen, logmel_from(settings))
+    vocab = Vocab.build(feats["train"].texts, units=cfg.units)
+    mean, std = feature_stats(feats["train"].features)
+    encoded = {s: encode_split(feats[s], vocab, s) for s in feats}
+    encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample, stretch=cfg.time_stretch)
+    loaders = split_loaders(cfg, encoded, mean, std)
+    words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})
+    meta = {
+        "features": settings,
+        "mean": mean,
+        "std": std,
+        "vocab": vocab.to_meta(),
+        "train_words": words,
+        "subsample": cfg.subsample,
+        "max_seconds": cfg.max_seconds,
+        "dataset": cfg.data,
+        "sizes": {s: len(encoded[s][0]) for s in encoded},
+        "report": report,
+    }
+    return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)
+
+
+def chosen_clips(cfg, sample_rate: int) -> dict[str, list[Clip]]:
+    """The clips of each split this run uses: the listing (plus spliced ones with --recombine), cut
+    by --limit-train (a seeded stratified sample) and --limit-eval (spread over the listing)."""
     splits = list_corpus(
         cfg.data,
-        sample_rate=settings["sample_rate"],
+        sample_rate=sample_rate,
         max_seconds=cfg.max_seconds,
         num_utts=cfg.num_utts,
         seed=cfg.split_seed,
     )
     if cfg.recombine:
         splits["train"] = splits["train"] + recombine(
-            splits["train"], count=cfg.recombine, seed=cfg.split_seed, sample_rate=settings["sample_rate"]
+            splits["train"], count=cfg.recombine, seed=cfg.split_seed, sample_rate=sample_rate
         )
-    logmel = logmel_from(settings)
-    limits = {"train": cfg.limit_train, "val": cfg.limit_eval, "test": cfg.limit_eval}
+    chosen = {s: evenly_spread(splits[s], cfg.limit_eval) for s in ("val", "test")}
+    chosen["train"] = _limit_train(splits["train"], cfg.limit_train, cfg.split_seed)
+    return chosen
+
+
+def split_features(cfg, chosen: dict[str, list[Clip]], logmel: LogMel) -> dict[str, Featurized]:
+    """Cached float16 log-mels and raw transcripts per split (utterance mean removed with --cmn)."""
     name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
-    chosen = {s: evenly_spread(splits[s], limits.get(s, 0)) for s in ("val", "test")}
-    chosen["train"] = _limit_train(splits["train"], limits.pop("train"), cfg.split_seed)
-    report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
-    chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
     feats = {
         s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
         for s in ("train", "val", "test")
@@ -277,12 +215,12 @@ def build_data(cfg) -> DataBundle:
             part.features = [utterance_mean_removed(f) for f in part.features]
     if not feats["train"].features:
         raise DataError(f"--data {cfg.data}: no readable training utterances")
-    vocab = Vocab.build(feats["train"].texts, units=cfg.units)
-    mean, std = feature_stats(feats["train"].features)
-    encoded = {s: encode_split(feats[s], vocab, s) for s in feats}
-    encoded["train"] = drop_unalignable(*encoded["train"], subsample=cfg.subsample, stretch=cfg.time_stretch)
-    # masking (--spec-augment) and stretching (--time-stretch) switch on and off independently
-    masks = cfg.num_masks if cfg.spec_augment else 0
+    return feats
+
+
+def split_loaders(cfg, encoded: dict, mean: Tensor, std: Tensor) -> dict[str, DataLoader]:
+    """Length-bucketed loaders; training alone gets SpecAugment / time stretch when asked for."""
+    masks = cfg.num_masks if cfg.spec_augment else 0  # masking and stretching switch on independently
     augment = SpecAugment(
         freq_mask=cfg.freq_mask, time_mask=cfg.time_mask, num_masks=masks, stretch=cfg.time_stretch
     )
@@ -310,17 +248,4 @@ def build_data(cfg) -> DataBundle:
         loaders[split] = DataLoader(
             dataset, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers
         )
-    words = sorted({w for text in feats["train"].texts for w in normalize(text).split()})
-    meta = {
-        "features": settings,
-        "mean": mean,
-        "std": std,
-        "vocab": vocab.to_meta(),
-        "train_words": words,
-        "subsample": cfg.subsample,
-        "max_seconds": cfg.max_seconds,
-        "dataset": cfg.data,
-        "sizes": {s: len(encoded[s][0]) for s in encoded},
-        "report": report,
-    }
-    return DataBundle(loaders["train"], loaders["val"], loaders["test"], meta)
+    return loaders

@@ -1,6 +1,6 @@
 """The speech Predictor: waveforms -> transcripts (``core.engine.predictor``).
 
-Features go through the training code (``speech.data.wave_features`` then ``model_inputs``:
+Features go through the training code (``speech.feature_cache.wave_features`` then ``model_inputs``:
 the same log-mels, the same float16 rounding, the same normalisation). Recordings longer
 than ``segment_seconds`` are cut at their quietest moments (``speech.segment``) and
 transcribed piece by piece, so memory stays bounded on a minute of speech.
@@ -21,8 +21,9 @@ from torch import Tensor, nn
 
 from core.engine.predictor import base_info, load_model, model_device
 from speech.audio import resample
-from speech.data import check_pipeline_meta, logmel_from, model_inputs, utterance_mean_removed, wave_features
+from speech.data import check_pipeline_meta, logmel_from, model_inputs, utterance_mean_removed
 from speech.decode import BeamDecoder, greedy_decode
+from speech.feature_cache import wave_features
 from speech.model import build_model
 from speech.segment import split_on_silence
 from speech.text import Vocab

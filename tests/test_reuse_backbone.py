@@ -114,6 +114,9 @@ def test_plugin_domain_runs_through_cli_and_compare(plugin_env, tmp_path):
     status = {r["name"]: r for r in json.loads((out / "compare.json").read_text())["runs"]}
     assert status["lstm-h16"]["status"] == "ok"
     assert status["gru-h16"]["status"] == "failed"  # reported, and the grid went on
+    norms = json.loads((out / "series" / "lstm-h16" / "gradient_norms.json").read_text())["norm"]
+    assert len(norms) > 1 and all(n >= 0 for n in norms)  # measured once by compare, read by the report
+    assert (out / "plot_gradient_norms.png").is_file()
     report = (out / "report.md").read_text()
     table = [line for line in report.splitlines() if line.startswith("| synthetic")]
     assert len(table) == 2, report  # one row per run, the failed one included

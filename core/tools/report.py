@@ -215,13 +215,13 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_report(out: Path, runs: list, results: dict, installed: dict) -> Path:
+def write_report(out: Path, runs: list, results: dict) -> Path:
     """Write report.md and a self-contained report.html (PNG plots inlined) into ``out``."""
     records = [load_record(r, results.get(f"{r.domain}/{r.name}", {})) for r in runs]
     by_domain: dict[str, list[RunRecord]] = {}
     for r in records:
         by_domain.setdefault(r.domain, []).append(r)
-    plots = report_plots.make_all(out, by_domain, installed)
+    plots = report_plots.make_all(out, by_domain)
     sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = [
         (f"Domain: {d}", domain_table(recs)) for d, recs in by_domain.items()
     ]

@@ -1,6 +1,7 @@
 """Plots for the compare report: learning curves, metric per cell, gradient norm over
-time per cell per domain, and backbone throughput against sequence length (read from
-the ``throughput.json`` that compare or ``rnnsuite diagnose --throughput`` wrote)."""
+time per cell per domain, and backbone throughput against sequence length. Every plot reads
+files: the runs' own, ``RUN/gradient_norms.json`` and ``throughput.json`` (written by compare,
+or ``rnnsuite diagnose --throughput``); the report never loads a model."""
 
 from __future__ import annotations
 
@@ -66,35 +67,16 @@ def metric_per_cell(out: Path, by_domain: dict) -> Path:
     return _save(fig, out / "plot_metric_per_cell.png")
 
 
-def run_gradient_norms(domain, checkpoint: Path, *, examples: int = 32) -> list[float]:
-    """||dLoss/dh_t|| per step for a trained run, on the first test batch of its own data."""
-    import dataclasses
+def gradient_norms(out: Path, by_domain: dict) -> Path:
+    """||dL/dh_t|| over t for each trained run, read from the ``gradient_norms.json`` compare wrote."""
+    from core.tools.run_gradients import read
 
-    from core.engine.checkpoint import load_for_inference
-    from core.tools.diagnostics import hidden_gradient_norms
-
-    model, cfg, meta = load_for_inference(checkpoint, domain)
-    cfg = dataclasses.replace(
-        cfg, limit_train=examples, limit_eval=examples, batch_size=examples, progress=False, download=False
-    )
-    batch = next(iter(domain.build_data(cfg).test))
-    return hidden_gradient_norms(model, batch, domain.build_task(cfg, meta).loss)["norm"]
-
-
-def gradient_norms(out: Path, by_domain: dict, installed: dict) -> Path:
-    """||dLoss/dh_t|| over t for each trained run, on one test batch of its own domain."""
     fig, axes = _grid(len(by_domain), "Gradient norm ||dL/dh_t|| over time (log scale)")
     for ax, (domain, records) in zip(axes, by_domain.items()):
         for r in records:
-            checkpoint = r.out / "checkpoints" / "best.pt"
-            if r.baseline or not checkpoint.exists():
-                continue
-            try:
-                norms = run_gradient_norms(installed[domain], checkpoint)
-            except Exception as err:  # a plot must never sink the report
-                print(f"gradient norms for {domain}/{r.name} skipped: {err}")
-                continue
-            ax.semilogy(range(len(norms)), [max(n, 1e-12) for n in norms], label=r.name)
+            norms = None if r.baseline else read(r.out)
+            if norms:
+                ax.semilogy(range(len(norms)), [max(n, 1e-12) for n in norms], label=r.name)
         ax.set_title(domain)
         ax.set_xlabel("time step t")
         ax.legend(fontsize=7)
@@ -123,11 +105,11 @@ def throughput_vs_length(out: Path, by_domain: dict) -> Path:
     return _save(fig, out / "plot_throughput.png")
 
 
-def make_all(out: Path, by_domain: dict, installed: dict) -> list[tuple[str, Path]]:
+def make_all(out: Path, by_domain: dict) -> list[tuple[str, Path]]:
     plots = [
         ("Learning curves", learning_curves),
         ("Metric per cell", metric_per_cell),
-        ("Gradient norm over time", lambda o, b: gradient_norms(o, b, installed)),
+        ("Gradient norm over time", gradient_norms),
         ("Throughput against sequence length", throughput_vs_length),
     ]
     made = []

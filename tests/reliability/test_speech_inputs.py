@@ -12,7 +12,8 @@ import torch
 
 from core.engine.run import train_main
 from speech.corpora import list_corpus
-from speech.data import featurize, logmel_from
+from speech.data import logmel_from
+from speech.feature_cache import featurize
 from speech.train import DOMAIN
 
 RATE = 8000

@@ -6,7 +6,7 @@ import torch
 
 from core.errors import DataError
 from speech.corpora import Clip
-from speech.data import featurize
+from speech.feature_cache import featurize
 from speech.features import LogMel, SpecAugment, feature_stats
 
 
