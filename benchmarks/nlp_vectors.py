@@ -126,34 +126,90 @@ BEGIN, END = "<!-- nlp_vectors:begin -->", "<!-- nlp_vectors:end -->"
 LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fold", "imdb": "IMDB"}
 
 
+MODELS = {
+    "glove": "BiLSTM-150, GloVe-50d (static + trained)",
+    "glove5ep": "the same, 5 epochs",
+    "novec": "the same, random 100-d embeddings (no vectors)",
+    "lm": "the same, embedding + backbone from the IMDB language model",
+}
+
+
 def markdown(tasks: dict) -> str:
     """The results table (generated from the results file, never typed)."""
     lines = [
         BEGIN,
         "",
-        "### Pretrained vectors (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)",
+        "### Pretrained vectors and LM pretraining (`benchmarks/results/nlp_vectors.json`, `recipes/nlp/`)",
         "",
-        "| task | GloVe-50d BiLSTM: median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
-        "|---|---|---|---|---|---|",
+        "| task | model | median (mean ± std, seeds) | minutes / run | TF-IDF + LR | NBSVM-bi | target |",
+        "|---|---|---|---|---|---|---|",
     ]
     for task, entry in tasks.items():
+        if task.startswith("_"):  # not a task: the language model's own row, below the table
+            continue
+        base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
         for group, stats in entry["summary"].items():
-            minutes = [
-                row["minutes"] for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group
-            ]
-            base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
             runs = [row for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
             spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
             if len(runs) == 1 and "fold_std" in runs[0]:
                 spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
-            label = LABELS.get(task, task) + ("" if group == "glove" else f", {group}")
             lines.append(
-                f"| {label} | {stats['median']:.1%} ({spread_text}) | "
-                f"{statistics.fmean(minutes):.1f} | {base.get('tfidf', '-')} | "
+                f"| {LABELS.get(task, task)} | {MODELS.get(group, group)} | {stats['median']:.1%} ({spread_text}) | "
+                f"{statistics.fmean(row['minutes'] for row in runs):.1f} | {base.get('tfidf', '-')} | "
                 f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |"
             )
-    lines += ["", "Commands, per-seed figures and run folders: the results file.", "", END]
+    lines += [
+        "",
+        *lm_lines(tasks.get("_lm_pretraining")),
+        "Commands, per-seed figures and run folders: the results file.",
+        "",
+        END,
+    ]
     return "\n".join(lines)
+
+
+def lm_run(folder: Path) -> dict:
+    """The language model the "lm" rows start from: held-out perplexity, steps, minutes, command."""
+    import yaml
+
+    final = json.loads((folder / "final.json").read_text())
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    keys = (
+        "cell",
+        "hidden",
+        "bidirectional",
+        "vocab_size",
+        "vectors",
+        "bptt",
+        "batch_size",
+        "lr",
+        "max_minutes",
+    )
+    return {
+        "run_dir": str(folder),
+        "data": config.get("data"),
+        "settings": {k: config.get(k) for k in keys},
+        "heldout_perplexity": final["heldout_perplexity"],
+        "initial_perplexity": final["initial_perplexity"],
+        "steps": final["steps"],
+        "planned_steps": final["planned_steps"],
+        "train_tokens": final["train_tokens"],
+        "minutes": round(final["train_seconds"] / 60, 2),
+        "stopped": final["stopped"],
+    }
+
+
+def lm_lines(lm: dict | None) -> list[str]:
+    if not lm:
+        return []
+    ppl = lm["heldout_perplexity"]
+    return [
+        f"Language model ({lm['data']}, {lm['settings']['cell']} {lm['settings']['hidden']} bidirectional, "
+        f"vocabulary {lm['settings']['vocab_size']}, {lm['settings']['vectors']} start): held-out perplexity "
+        f"{ppl['forward']:.1f} forward / {ppl['backward']:.1f} backward after {lm['steps']} of "
+        f"{lm['planned_steps']} steps of one epoch ({lm['minutes']:.1f} min, stopped by {lm['stopped']}).",
+        "",
+    ]
 
 
 def write_section(path: Path, section: str) -> None:
@@ -170,6 +226,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--lm-run", type=Path, help="the nlp.pretrain run folder the 'lm' rows start from")
     parser.add_argument(
         "--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)"
     )
@@ -180,14 +237,16 @@ def main() -> None:
         tasks["mr"]["baselines"].update({k: v for k, v in earlier.items() if k in ("tfidf", "nbsvm")})
         if "no-vectors-bilstm" in earlier:
             tasks["mr"]["ablation_no_vectors"] = earlier["no-vectors-bilstm"]
+    if args.lm_run:
+        tasks["_lm_pretraining"] = lm_run(args.lm_run)
     args.results.write_text(json.dumps(tasks, indent=2) + "\n")
     for task, entry in tasks.items():
-        for group, stats in entry["summary"].items():
+        for group, stats in entry.get("summary", {}).items():
             print(
                 f"{task:6s} {group:18s} median {stats['median']:.4f}  mean {stats['mean']:.4f} ± {stats['std']:.4f} "
                 f"(n={len(stats['values'])}; target {entry['target']})"
             )
-        for name, row in entry["baselines"].items():
+        for name, row in entry.get("baselines", {}).items():
             print(f"{task:6s} {name:18s} {row['accuracy']:.4f}")
     if args.markdown:
         write_section(args.markdown, markdown(tasks))

@@ -33,4 +33,8 @@ def test_collect_groups_seeds_and_baselines(tmp_path):
     write_section(page, markdown(tasks))
     write_section(page, markdown(tasks))  # replaced, not appended twice
     text = page.read_text()
-    assert text.count("SST-2 (phrases) | 87.0%") == 1 and "kept" in text and "| 83.0% | 87.5% |" in text
+    assert (
+        text.count("SST-2 (phrases) | BiLSTM-150, GloVe-50d (static + trained) | 87.0%") == 1
+        and "kept" in text
+        and "| 83.0% | 87.5% |" in text
+    )
