@@ -62,12 +62,20 @@ def fetch(url: str, target: Path, *, sha256: str, timeout: float = 60.0, progres
         part.unlink(missing_ok=True)
 
 
+def _refusing_filter(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """tarfile's "data" filter (refuses ``..``, links out of the folder, devices), and an absolute
+    name refused too rather than re-rooted: an archive that holds one is not what it claims to be."""
+    if member.name.startswith(("/", os.sep)):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, path)
+
+
 def unpack(archive: Path, dest: Path, *, member: str) -> Path:
     """Extract ``member`` (a top-level folder of the archive) to ``dest``, all or nothing."""
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(staging, filter="data")  # "data" filter refuses absolute paths, links out, devices
+            tar.extractall(staging, filter=_refusing_filter)
         source = staging / member
         if not source.is_dir():
             raise DataError(f"{archive}: archive has no top-level folder {member!r}")

@@ -196,3 +196,36 @@ def test_cross_validation_again_keeps_every_earlier_result(tmp_path, refused):
     assert main([*flags, "--overwrite"]) == 0
     assert [p.read_text() for p in out.glob("previous/*/cv.json")] == [first]
     assert all(len(list(out.glob(f"fold-{k}/previous/*/final.json"))) == 1 for k in range(3))
+
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink-out", "hardlink-out"])
+def test_hostile_archive_members_are_refused_and_leave_nothing(tmp_path, kind):
+    import io
+    import tarfile
+
+    from core.errors import DataError
+    from nlp.download import unpack
+
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        good = tarfile.TarInfo("aclImdb/train/pos/0_9.txt")
+        good.size = 5
+        tar.addfile(good, io.BytesIO(b"great"))
+        evil = tarfile.TarInfo(
+            {"dotdot": "aclImdb/../../escaped.txt", "absolute": str(tmp_path / "escaped.txt")}.get(
+                kind, "aclImdb/link"
+            )
+        )
+        if kind == "symlink-out":
+            evil.type, evil.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        elif kind == "hardlink-out":
+            evil.type, evil.linkname = tarfile.LNKTYPE, "../../outside.txt"
+        else:
+            evil.size = 4
+        tar.addfile(evil, io.BytesIO(b"evil") if evil.isfile() else None)
+    root = tmp_path / "data"
+    root.mkdir()
+    with pytest.raises(DataError, match="evil.tar: cannot unpack"):
+        unpack(archive, root / "aclImdb", member="aclImdb")
+    assert list(root.iterdir()) == []  # nothing unpacked, no staging folder left
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
