@@ -28,13 +28,24 @@ TARGETS = {
 
 
 def training_command(config: dict) -> str:
-    """``python -m speech.train`` with every field that differs from SpeechConfig's default."""
+    """``python -m speech.train [--recipe R]`` with every field that differs from what the defaults and
+    that recipe (as the file reads today) give, so the command reproduces the run."""
+    from core.engine.recipes import load_recipe
     from speech.train import SpeechConfig
 
-    defaults = {f.name: f.default for f in dataclasses.fields(SpeechConfig)}
-    flags = []
+    base = {
+        f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+        for f in dataclasses.fields(SpeechConfig)
+    }
+    recipe = config.get("recipe")
+    if recipe:
+        base.update(load_recipe(recipe, domain="speech", config_cls=SpeechConfig).values)
+    flags = [
+        "--recipe",
+        recipe or "none",
+    ]  # none: a run from before recipes, built-in defaults under its flags
     for name, value in config.items():
-        if name in ("config", "out") or value == defaults.get(name):
+        if name in ("config", "out", "recipe", "progress", "overwrite", "resume") or value == base.get(name):
             continue
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
