@@ -123,7 +123,38 @@ def extra_sections() -> list[str]:
     arctic = ROOT / "benchmarks" / "results" / "speech_arctic.json"
     if arctic.is_file():
         out += arctic_section(json.loads(arctic.read_text()))
+    serve = ROOT / "benchmarks" / "results" / "serve.json"
+    if serve.is_file():
+        out += serve_section(json.loads(serve.read_text()))
     return out
+
+
+def serve_section(results: dict) -> list[str]:
+    """The load test of ``rnnsuite serve`` (benchmarks/results/serve.json): latency against targets."""
+    out = [
+        "## serve: load test on loopback",
+        "",
+        f"`{results['command']}` ({results['backend']} backend, {results['workers']} workers, "
+        f"{results['machine']['cpus']} CPUs; server peak RSS {results['server_peak_rss_mb']:.0f} MB).",
+        "",
+        "| domain | model (params) | paced: rate, p50 / p99 ms | target p99 | overload: clients, req/s, 503s, errors |",
+        "|---|---|---|---|---|",
+    ]
+    for domain, row in results["results"].items():
+        paced, over = row["paced"], row["overload"]
+        params = results["models"].get(row["model"], {}).get("params", "-")
+        out.append(
+            f"| {domain} | {row['model']} ({params:,}) | {paced['rate']:g}/s, {paced['p50_ms']} / {paced['p99_ms']} | "
+            f"{row['target_p99_ms']:g} ({'met' if row['target_met'] else 'missed'}) | {over['clients']}, "
+            f"{over['requests_per_s']}, {over['status_counts'].get('503', 0)}, {over['errors']} |"
+        )
+        if "stream" in row:
+            stream = row["stream"]
+            out.append(
+                f"| {domain} stream ({stream['mode']}) | {stream['chunks']} chunks of {stream['chunk_ms']:g} ms | "
+                f"chunk to partial p50 / p99: {stream['p50_ms']} / {stream['p99_ms']} | 300 | |"
+            )
+    return out + [""]
 
 
 def arctic_section(results: dict) -> list[str]:
