@@ -120,6 +120,17 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     if cfg.baseline:
         with _claim(out, cfg, resumed=False):
             return _baseline(domain, cfg, data, out, device)
+    trainer = _build_trainer(domain, cfg, data, device=device, out=out, resume_state=resume_state)
+    with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
+        if distributed.is_main():
+            record_schedule(cfg, trainer, out / "config.yaml")
+        with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
+            reason = trainer.fit()
+        return _after_fit(domain, trainer, data, out, reason)
+
+
+def _build_trainer(domain: Domain, cfg: RunConfig, data, *, device, out: Path, resume_state) -> Trainer:
+    """The model (seeded, optionally from another run's backbone) in a Trainer, resumed when asked."""
     seed_everything(cfg.seed)  # the model's init does not depend on what build_data drew
     model = domain.build_model(cfg, data.meta)
     if cfg.init_backbone and resume_state is None:
@@ -138,12 +149,7 @@ def _train(domain: Union[Domain, str], argv: list[str]) -> int:
     )
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
-    with _claim(out, cfg, resumed=resume_state is not None):  # validated: only now is --out touched
-        if distributed.is_main():
-            record_schedule(cfg, trainer, out / "config.yaml")
-        with _stop_on_signals(trainer), distributed.failure_guard(out / "checkpoints" / "last.pt"):
-            reason = trainer.fit()
-        return _after_fit(domain, trainer, data, out, reason)
+    return trainer
 
 
 @contextlib.contextmanager

@@ -27,6 +27,23 @@ from core.nn.sequence import lengths_to_mask, reverse_within_lengths
 CELLS: tuple[str, ...] = tuple(CELL_REGISTRY)
 
 
+def _checked_spec(cell: str, input_size, hidden_size, num_layers, dropout, cell_options: dict):
+    """The cell's registry entry once every constructor argument is valid; ConfigError names the bad one."""
+    if cell not in CELL_REGISTRY:
+        raise ConfigError(f"cell: unknown cell {cell!r} (choose from {', '.join(CELL_REGISTRY)})")
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        _check_positive_int(name, value)
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ConfigError(f"dropout: must be in [0, 1), got {dropout!r}")
+    spec = CELL_REGISTRY[cell]
+    unknown = sorted(set(cell_options) - set(spec.options))
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: not an option of cell {cell!r} (options: {', '.join(spec.options) or 'none'})"
+        )
+    return spec
+
+
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
@@ -54,22 +71,7 @@ class Backbone(nn.Module):
         **cell_options,
     ):
         super().__init__()
-        if cell not in CELL_REGISTRY:
-            raise ConfigError(f"cell: unknown cell {cell!r} (choose from {', '.join(CELL_REGISTRY)})")
-        for name, value in (
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ):
-            _check_positive_int(name, value)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ConfigError(f"dropout: must be in [0, 1), got {dropout!r}")
-        spec = CELL_REGISTRY[cell]
-        unknown = sorted(set(cell_options) - set(spec.options))
-        if unknown:
-            raise ConfigError(
-                f"{unknown[0]}: not an option of cell {cell!r} (options: {', '.join(spec.options) or 'none'})"
-            )
+        spec = _checked_spec(cell, input_size, hidden_size, num_layers, dropout, cell_options)
         self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.num_directions = num_layers, 2 if bidirectional else 1
         self.dropout, self.layer_norm, self.residual = float(dropout), layer_norm, residual

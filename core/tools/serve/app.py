@@ -101,22 +101,7 @@ def create_app(
     app.add_middleware(Guard, max_body_bytes=limits.max_body_bytes, metrics=metrics)
     _add_error_handlers(app)
 
-    @app.get("/healthz")
-    async def healthz():
-        return {"status": "ok"}
-
-    @app.get("/v1/models")
-    async def list_models():
-        return {"models": [served.describe() for served in models.values()]}
-
-    @app.get("/metrics")
-    async def prometheus():
-        gauges = {
-            "rnnsuite_queue_depth": ("Requests waiting for a worker.", lambda: pool.queue_depth),
-            "rnnsuite_in_flight": ("Requests admitted and not finished.", lambda: pool.in_flight),
-            "rnnsuite_workers": ("Size of the worker pool.", lambda: pool.workers),
-        }
-        return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
+    _add_status_routes(app, models, pool, metrics)
 
     @app.post("/v1/{model}/predict")
     async def predict(model: str, request: Request):
@@ -133,6 +118,29 @@ def create_app(
     if STATIC.is_dir():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="static")
     return app
+
+
+def _add_status_routes(
+    app: FastAPI, models: dict[str, ServedModel], pool: WorkPool, metrics: Metrics
+) -> None:
+    """/healthz, /v1/models and the Prometheus text at /metrics."""
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    async def list_models():
+        return {"models": [served.describe() for served in models.values()]}
+
+    @app.get("/metrics")
+    async def prometheus():
+        gauges = {
+            "rnnsuite_queue_depth": ("Requests waiting for a worker.", lambda: pool.queue_depth),
+            "rnnsuite_in_flight": ("Requests admitted and not finished.", lambda: pool.in_flight),
+            "rnnsuite_workers": ("Size of the worker pool.", lambda: pool.workers),
+        }
+        return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
 
 DECODERS = {"text": None, "image": inputs.decode_images, "audio": inputs.decode_audio}
