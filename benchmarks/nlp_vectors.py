@@ -128,6 +128,7 @@ LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fo
 
 MODELS = {
     "glove": "BiLSTM-150, GloVe-50d (static + trained)",
+    "glove-cv10": "BiLSTM-150, GloVe-50d (static + trained)",
     "glove5ep": "the same, 5 epochs",
     "novec": "the same, random 100-d embeddings (no vectors)",
     "lm": "the same, embedding + backbone from the IMDB language model",
@@ -150,7 +151,8 @@ def markdown(tasks: dict) -> str:
         base = {name: f"{row['accuracy']:.1%}" for name, row in entry["baselines"].items()}
         for group, stats in entry["summary"].items():
             runs = [row for name, row in entry["runs"].items() if re.sub(r"-s\d+$", "", name) == group]
-            spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {len(stats['values'])} seeds"
+            seeds = len(stats["values"])
+            spread_text = f"{stats['mean']:.1%} ± {stats['std']:.1%}, {seeds} seed{'s' if seeds > 1 else ''}"
             if len(runs) == 1 and "fold_std" in runs[0]:
                 spread_text = f"± {runs[0]['fold_std']:.1%} over {len(runs[0]['folds'])} folds, 1 seed"
             lines.append(
