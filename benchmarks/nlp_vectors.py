@@ -129,6 +129,7 @@ LABELS = {"sst2p": "SST-2 (phrases)", "sst5": "SST-5 (phrases)", "mr": "MR 10-fo
 MODELS = {
     "glove": "BiLSTM-150, GloVe-50d (static + trained)",
     "glove-cv10": "BiLSTM-150, GloVe-50d (static + trained)",
+    "glove2ep": "the same, 2 epochs",
     "glove5ep": "the same, 5 epochs",
     "novec": "the same, random 100-d embeddings (no vectors)",
     "lm": "the same, embedding + backbone from the IMDB language model",
