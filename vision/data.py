@@ -101,27 +101,20 @@ class ImageToSequence:
     @classmethod
     def from_meta(cls, meta: dict[str, Any], *, mode: str | None = None) -> "ImageToSequence":
         """Rebuild from checkpoint meta; ``mode`` (if given) must be the one it was trained on."""
-        _check_encoder_meta(meta)
+        encoder = _checked_encoder(meta)
         if mode is not None and mode != meta["mode"]:
             raise CheckpointError(
                 f"mode: checkpoint was trained on {meta['mode']!r} sequences "
                 f"(T={meta['seq_len']}, F={meta['input_size']}), not {mode!r}; "
                 f"use --mode {meta['mode']} or a checkpoint trained on {mode!r}"
             )
-        return cls(
-            mode=meta["mode"],
-            height=meta["height"],
-            width=meta["width"],
-            channels=meta["channels"],
-            mean=meta["mean"],
-            std=meta["std"],
-            permutation=meta.get("permutation"),
-        )
+        return encoder
 
 
-def _check_encoder_meta(meta: dict[str, Any]) -> None:
-    """A checkpoint's image pipeline, checked before anything is built or decoded from it (a
-    crafted file must not make every image 10^6 pixels wide): CheckpointError naming the field."""
+def _checked_encoder(meta: dict[str, Any]) -> ImageToSequence:
+    """The encoder a checkpoint's image pipeline describes, its fields checked before anything is
+    built or decoded from it (a crafted file must not make every image 10^6 pixels wide):
+    CheckpointError naming the field."""
     for key, high in (("height", 1024), ("width", 1024), ("channels", 3)):
         value = meta.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
@@ -154,7 +147,7 @@ def _check_encoder_meta(meta: dict[str, Any]) -> None:
             f"T={meta.get('seq_len')}, F={meta.get('input_size')}"
         )
     if "classes" not in meta and "num_classes" not in meta:
-        return  # an encoder's own meta (to_meta); a checkpoint's holds the classes too
+        return encoder  # an encoder's own meta (to_meta); a checkpoint's holds the classes too
     classes = meta.get("classes")
     if (
         not isinstance(classes, list)
@@ -162,6 +155,7 @@ def _check_encoder_meta(meta: dict[str, Any]) -> None:
         or len(classes) != meta.get("num_classes", len(classes))
     ):
         raise CheckpointError("meta 'classes' must be a list of the num_classes class names")
+    return encoder
 
 
 def random_shift(images: Tensor, max_shift: int) -> Tensor:
