@@ -205,7 +205,11 @@ def chosen_clips(cfg, sample_rate: int) -> dict[str, list[Clip]]:
 
 def split_features(cfg, chosen: dict[str, list[Clip]], logmel: LogMel) -> dict[str, Featurized]:
     """Cached float16 log-mels and raw transcripts per split (utterance mean removed with --cmn)."""
-    name = cfg.data if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic") else "custom"
+    name = (
+        cfg.data
+        if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic", "tts-sentences")
+        else "custom"
+    )
     feats = {
         s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
         for s in ("train", "val", "test")

@@ -93,8 +93,19 @@ class SpeechConfig(RunConfig):
             raise ConfigError(f"--freq-mask must be below --n-mels ({self.n_mels}), got {self.freq_mask}")
 
 
+def transferred_prefixes(meta: dict, source_domain: str, source_meta: dict) -> tuple[str, ...]:
+    """What ``--init-backbone`` copies: from a speech run, the front-end too (its features and shapes
+    must match), and the output layer when both runs have the same units in the same order; from
+    another domain only the backbone."""
+    if source_domain != "speech":
+        return ("backbone.",)
+    same_units = source_meta.get("vocab") == meta.get("vocab")
+    return ("frontend.", "backbone.", "head.") if same_units else ("frontend.", "backbone.")
+
+
 DOMAIN = Domain(
     load_predictor=load_predictor,
+    init_prefixes=transferred_prefixes,
     name="speech",
     config_cls=SpeechConfig,
     build_data=build_data,

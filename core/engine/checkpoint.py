@@ -14,7 +14,7 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from torch import nn
@@ -181,22 +181,30 @@ def load_for_inference(
 
 
 def init_backbone_from(
-    model: nn.Module, checkpoint_path: Union[str, Path], *, prefix: str = "backbone."
+    model: nn.Module,
+    checkpoint_path: Union[str, Path],
+    *,
+    prefixes: Union[tuple[str, ...], Callable[[str, dict], tuple[str, ...]]] = ("backbone.",),
 ) -> list[str]:
     """Copy parameters named ``prefix*`` from another run's checkpoint; returns the names loaded.
 
-    Every ``prefix*`` tensor must exist in both with the same shape, else CheckpointError lists
+    ``prefixes`` may be a callable of the checkpoint's (domain, meta), so a domain copies more than the
+    backbone from a run of its own kind (speech: the front-end, and the output layer when the units
+    match). Every ``prefix*`` tensor must exist in both with the same shape, else CheckpointError lists
     the mismatches (the convention: domain models hold the backbone as attribute ``backbone``).
     """
-    source = load_checkpoint(checkpoint_path)["model"]
-    own = model.state_dict()
-    theirs = {k: v for k, v in source.items() if k.startswith(prefix)}
-    mine = {k: v for k, v in own.items() if k.startswith(prefix)}
-    if not theirs or not mine:
-        where = "checkpoint" if not theirs else "model"
-        raise CheckpointError(
-            f"--init-backbone {checkpoint_path}: the {where} has no parameters named {prefix}*"
-        )
+    state = load_checkpoint(checkpoint_path)
+    if callable(prefixes):
+        prefixes = prefixes(state["domain"], state.get("meta") or {})
+    source, own = state["model"], model.state_dict()
+    theirs = {k: v for k, v in source.items() if k.startswith(prefixes)}
+    mine = {k: v for k, v in own.items() if k.startswith(prefixes)}
+    for prefix in prefixes:
+        if not any(k.startswith(prefix) for k in theirs) or not any(k.startswith(prefix) for k in mine):
+            where = "model" if any(k.startswith(prefix) for k in theirs) else "checkpoint"
+            raise CheckpointError(
+                f"--init-backbone {checkpoint_path}: the {where} has no parameters named {prefix}*"
+            )
     bad = [
         f"{k} {tuple(theirs[k].shape)} vs {tuple(v.shape)}"
         for k, v in mine.items()

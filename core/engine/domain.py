@@ -75,6 +75,10 @@ class Domain:
     when decoding options are given (speech: beam search, lexicon, language model); None = none offered."""
     load_predictor: Optional[Callable[[Path, torch.device], Any]] = None
     """Checkpoint -> ``core.engine.predictor.Predictor`` (models loaded once, eval mode)."""
+    init_prefixes: Optional[Callable[[dict, str, dict], tuple[str, ...]]] = None
+    """``init_prefixes(meta, source_domain, source_meta)``: the parameter-name prefixes ``--init-backbone``
+    copies from a checkpoint (this run's data meta, then the checkpoint's domain and meta); None =
+    ``("backbone.",)`` only."""
 
 
 ENTRY_POINT_GROUP = "rnnsuite.domains"

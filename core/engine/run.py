@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import signal
 import sys
@@ -134,7 +135,10 @@ def _build_trainer(domain: Domain, cfg: RunConfig, data, *, device, out: Path, r
     seed_everything(cfg.seed)  # the model's init does not depend on what build_data drew
     model = domain.build_model(cfg, data.meta)
     if cfg.init_backbone and resume_state is None:
-        loaded = init_backbone_from(model, cfg.init_backbone)
+        prefixes = ("backbone.",)
+        if domain.init_prefixes is not None:
+            prefixes = functools.partial(domain.init_prefixes, data.meta)
+        loaded = init_backbone_from(model, cfg.init_backbone, prefixes=prefixes)
         print(f"init-backbone: {len(loaded)} tensors from {cfg.init_backbone}", file=sys.stderr)
     trainer = Trainer(
         model=model,
