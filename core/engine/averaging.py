@@ -8,9 +8,13 @@ updates and usually scores a little better than any single one of them.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
+
+from core.engine.runlog import scalars
+from core.engine.trainer_state import beats_best
 
 
 class RecentWeights:
@@ -44,3 +48,19 @@ class RecentWeights:
             else:
                 averaged[name] = value.clone()
         return averaged
+
+
+def validate_average(trainer: Any) -> Optional[dict]:
+    """Validate the mean of ``trainer.recent``; it becomes the best checkpoint when it validates
+    better (monitor, then tiebreak). None when fewer than two epochs were kept."""
+    recent = trainer.recent
+    if recent is None or len(recent) < 2:
+        return None
+    trainer.model.load_state_dict(recent.average())
+    val = trainer.evaluate(trainer.val_loader, desc="val averaged")
+    better = beats_best(trainer.task, val, trainer.best)
+    if better:
+        trainer.best.update(value=better[0], metrics=scalars(val), averaged=len(recent))
+        trainer._best_weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        trainer.save("best.pt")
+    return {"epochs": len(recent), "used": better is not None, "val": scalars(val)}

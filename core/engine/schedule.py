@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import torch
@@ -116,3 +117,11 @@ def resolve_warmup(total_steps: int, *, warmup_steps: int, warmup_fraction: floa
 
 def _cos_between(start: float, end: float, progress: float) -> float:
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def budget_share(cfg: Any, deadline: float) -> float:
+    """Share of --max-minutes spent by now (``deadline`` a ``time.monotonic()`` value), when
+    --lr-by-time lets the LR schedule follow the clock; else 0."""
+    if not (getattr(cfg, "lr_by_time", False) and cfg.max_minutes and math.isfinite(deadline)):
+        return 0.0
+    return 1.0 - (deadline - time.monotonic()) / (60 * cfg.max_minutes)

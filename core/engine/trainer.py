@@ -20,13 +20,13 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from core.engine import distributed
-from core.engine.averaging import RecentWeights
+from core.engine.averaging import RecentWeights, validate_average
 from core.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from core.engine.config import RunConfig, config_to_dict
+from core.engine.config import RunConfig
 from core.engine.runlog import RunLog, scalars
-from core.engine.schedule import LRSchedule, build_optimizer
-from core.engine.seeding import epoch_seed, rng_state, seed_everything, seed_loader_epoch, set_rng_state
-from core.engine.task import improves
+from core.engine.schedule import LRSchedule, budget_share, build_optimizer
+from core.engine.seeding import epoch_seed, seed_everything, seed_loader_epoch, set_rng_state
+from core.engine.trainer_state import beats_best, new_best, restore_trainer, trainer_state
 from core.errors import RnnsuiteError
 
 
@@ -76,14 +76,7 @@ class Trainer:
         self.batch = 0  # batches done inside the current epoch (non-zero only after a mid-epoch stop)
         self.step = 0
         self.history: list[dict] = []
-        self.best: dict[str, Any] = {
-            "metric": task.monitor,
-            "mode": task.mode,
-            "value": None,
-            "epoch": 0,
-            "stale": 0,
-            "metrics": {},
-        }
+        self.best: dict[str, Any] = new_best(task)
         self.skipped_steps = self.bad_in_row = 0
         self.train_seconds = 0.0
         self.partial = {"loss_sum": 0.0, "items": 0, "skipped": 0, "seconds": 0.0}
@@ -142,27 +135,8 @@ class Trainer:
         return self.evaluate(loader, desc="test")
 
     def average_recent(self) -> Optional[dict]:
-        """Validate the mean of the last epochs' weights; it becomes the best checkpoint when it
-        validates better (monitor, then tiebreak). None when fewer than two epochs were kept."""
-        if self.recent is None or len(self.recent) < 2:
-            return None
-        self.model.load_state_dict(self.recent.average())
-        val = self.evaluate(self.val_loader, desc="val averaged")
-        tiebreak = getattr(self.task, "tiebreak", None)
-        used = improves(
-            self.task.mode,
-            float(val[self.task.monitor]),
-            self.best["value"],
-            new_tie=float(val[tiebreak]) if tiebreak else None,
-            best_tie=self.best.get("tie"),
-        )
-        if used:
-            self.best.update(
-                value=float(val[self.task.monitor]), metrics=scalars(val), averaged=len(self.recent)
-            )
-            self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            self.save("best.pt")
-        return {"epochs": len(self.recent), "used": used, "val": scalars(val)}
+        """--average-last: validate the mean of the last epochs' weights (``core.engine.averaging``)."""
+        return validate_average(self)
 
     def load_best(self) -> None:
         if self.out_dir is not None and (self.out_dir / "checkpoints" / "best.pt").is_file():
@@ -173,40 +147,11 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "config": config_to_dict(self.cfg),
-            "meta": self.meta,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.schedule.state_dict(),
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "mid_epoch": self.batch > 0,
-            "step": self.step,
-            "rng": rng_state(),
-            "history": self.history,
-            "best": self.best,
-            "skipped_steps": self.skipped_steps,
-            "bad_in_row": self.bad_in_row,
-            "partial": dict(self.partial),
-            "train_seconds": self.train_seconds,
-        }
+        return trainer_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint written by ``save`` (end-of-epoch or mid-epoch)."""
-        load_model_state(self.model, state["model"], source="resume checkpoint")
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["scheduler"])
-        self.epoch, self.batch, self.step = (
-            int(state["epoch"]),
-            int(state.get("batch", 0)),
-            int(state["step"]),
-        )
-        self.history, self.best = list(state["history"]), dict(state["best"])
-        self.skipped_steps, self.bad_in_row = int(state["skipped_steps"]), int(state["bad_in_row"])
-        self.partial, self.train_seconds = dict(state["partial"]), float(state["train_seconds"])
-        self._resume_rng = state["rng"] if self.batch and distributed.is_main() else None  # rank 0's stream
+        restore_trainer(self, state)
 
     def save(self, name: str) -> Optional[Path]:
         if self.out_dir is None or not distributed.is_main():
@@ -266,7 +211,7 @@ class Trainer:
         if not torch.isfinite(norm):
             return self._skip(f"gradient norm={float(norm)}")
         self.optimizer.step()
-        self.schedule.step(budget_used=self._budget_used())
+        self.schedule.step(budget_used=budget_share(self.cfg, self._deadline))
         self.step += 1
         self.bad_in_row = 0
         self.partial["loss_sum"] += value * items
@@ -319,24 +264,15 @@ class Trainer:
         self.save("last.pt")
 
     def _update_best(self, val: dict) -> None:
-        value = float(val[self.task.monitor])
-        tiebreak = getattr(self.task, "tiebreak", None)
-        tie = float(val[tiebreak]) if tiebreak else None
-        if improves(self.task.mode, value, self.best["value"], new_tie=tie, best_tie=self.best.get("tie")):
+        better = beats_best(self.task, val, self.best)
+        if better:
+            value, tie = better
             self.best.update(value=value, tie=tie, epoch=self.epoch, stale=0, metrics=scalars(val))
             if self.out_dir is None:
                 self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.save("best.pt")
         else:
             self.best["stale"] += 1
-
-    def _budget_used(self) -> float:
-        """Share of --max-minutes spent, when --lr-by-time lets the LR schedule follow the clock (else 0)."""
-        if not (
-            getattr(self.cfg, "lr_by_time", False) and self.cfg.max_minutes and math.isfinite(self._deadline)
-        ):
-            return 0.0
-        return 1.0 - (self._deadline - time.monotonic()) / (60 * self.cfg.max_minutes)
 
     def _stop_now(self, deadline: float) -> bool:
         """Leave the epoch now? Under torchrun only values agreed in the step's all-reduce count."""
