@@ -32,8 +32,9 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
+from core.engine.sharding import ShardedBatchSampler
 from core.errors import ConfigError, RnnsuiteError
 
 
@@ -171,41 +172,6 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
     ids = [device.index] if device.type == "cuda" else None
     with _collective("wrapping the model in DistributedDataParallel"):
         return nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=find_unused)
-
-
-class ShardedBatchSampler(Sampler[list[int]]):
-    """Rank ``rank``'s contiguous slice of every batch ``base`` yields (the global batch).
-
-    Every rank iterates the same base batches (same seed, same epoch), so all ranks get the
-    same number of batches and together they see exactly the global batch. A batch smaller
-    than the world repeats its items so no rank is empty (the only inexact case).
-
-    Example:
-        >>> [list(ShardedBatchSampler(base=[[0, 1, 2, 3, 4]], num_replicas=2, rank=r)) for r in (0, 1)]
-        [[[0, 1]], [[2, 3, 4]]]
-    """
-
-    def __init__(self, *, base: Any, num_replicas: int, rank: int):
-        if num_replicas < 1 or not 0 <= rank < num_replicas:
-            raise ConfigError(f"rank: must be in 0..{num_replicas - 1}, got {rank}")
-        self.base, self.num_replicas, self.rank = base, num_replicas, rank
-        self.sampler = getattr(base, "sampler", None)  # seed_loader_epoch reseeds its generator
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.base, "set_epoch"):
-            self.base.set_epoch(epoch)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for batch in self.base:
-            batch = list(batch)
-            if len(batch) < self.num_replicas:
-                yield [batch[self.rank % len(batch)]]
-                continue
-            start = self.rank * len(batch) // self.num_replicas
-            yield batch[start : (self.rank + 1) * len(batch) // self.num_replicas]
-
-    def __len__(self) -> int:
-        return len(self.base)
 
 
 def shard_loader(loader: DataLoader) -> DataLoader:
