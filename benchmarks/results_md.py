@@ -173,6 +173,12 @@ def arctic_section(results: dict) -> list[str]:
     for row in results.get("rows", []):
         out.append(arctic_row(row))
     out += ["", "Commands:", ""] + [f"- {row['name']}: `{row['command']}`" for row in results.get("rows", [])]
+    out += [
+        f"- {row['name']}, its pretraining ({pre['data']}, {pre['epochs']} epochs, {pre['train_minutes']} min, "
+        f"test CER {pre['test_greedy']['cer']:.1%} on its own data): `{pre['command']}`"
+        for row in results.get("rows", [])
+        if (pre := row.get("pretraining"))
+    ]
     out += ["", "Notes:", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
     return out
 
@@ -186,11 +192,14 @@ def arctic_row(row: dict) -> str:
     test, decoding = row.get("test_greedy") or {}, row.get("decoding") or {}
     rtf = (decoding.get("greedy") or {}).get("rtf")
     init = Path(row["init_backbone"]).parts[-3] if row.get("init_backbone") else "scratch"
+    minutes = row.get("train_minutes", "-")
+    if row.get("pretraining"):
+        minutes = f"{minutes} + {row['pretraining']['train_minutes']} pretraining"
     return (
         f"| {row['name']} | {row.get('seed', '-')} | {init} | {pct(test, 'cer')} | {pct(test, 'wer')} | "
         f"{pct(decoding.get('lexicon_beam'), 'wer')} | {pct(decoding.get('lm_beam'), 'wer')} | "
         f"{'-' if rtf is None else f'{rtf:.4f}'} | {row.get('epochs', '-')} | "
-        f"{row.get('train_minutes', '-')} | {row.get('stopped', '-')} |"
+        f"{minutes} | {row.get('stopped', '-')} |"
     )
 
 

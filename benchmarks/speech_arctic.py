@@ -99,6 +99,24 @@ def run_row(name: str, run: Path) -> dict:
     }
 
 
+def pretraining_of(row: dict) -> dict | None:
+    """The speech run an ``--init-backbone`` checkpoint came from (its minutes count toward the
+    budget): data, command, minutes, epochs and its own test figures (on its own data)."""
+    source = Path(row["init_backbone"]).parent.parent if row.get("init_backbone") else None
+    if source is None or not (source / "final.json").is_file() or not (source / "config.yaml").is_file():
+        return None
+    config = yaml.safe_load((source / "config.yaml").read_text())
+    final = json.loads((source / "final.json").read_text())
+    return {
+        "run_dir": str(source),
+        "data": config.get("data"),
+        "command": training_command(config),
+        "train_minutes": round(final["train_seconds"] / 60, 2),
+        "epochs": final["epochs"],
+        "test_greedy": final["test"],
+    }
+
+
 def lm_rows(path: Path) -> dict:
     result = json.loads(path.read_text())
     keep = ("wer", "cer", "utterances", "unknown_tokens", "decode_seconds", "rtf", "scored_of_listed")
@@ -132,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     rows = [run_row(*item.split("=", 1)[0:1], Path(item.split("=", 1)[1])) for item in args.run]
+    for row in rows:
+        pretraining = pretraining_of(row)
+        if pretraining is not None:
+            row["pretraining"] = pretraining
     for item in args.lm_eval:
         name, path = item.split("=", 1)
         for row in rows:

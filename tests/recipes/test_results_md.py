@@ -45,3 +45,44 @@ def test_render_shows_mean_std_seeds_and_marks_short_rows():
     )
     assert "python -m speech.train --recipe speech/x --seed 0" in text
     assert "not a headline figure" in render({"rows": [_row([0.0])]})
+
+
+def _run_folder(path, *, data, init=None, cer=0.3, seconds=600.0):
+    """A finished speech run as the collector reads it (config.yaml, final.json, metrics.jsonl)."""
+    import yaml
+
+    path.mkdir(parents=True)
+    config = {"recipe": "speech/arctic", "data": data, "seed": 0, "out": str(path), "init_backbone": init}
+    (path / "config.yaml").write_text(yaml.safe_dump(config))
+    final = {
+        "train_seconds": seconds,
+        "epochs": 3,
+        "stopped": "completed",
+        "params": 10,
+        "env": {"threads": 2},
+    }
+    final |= {"test": {"cer": cer, "wer": 2 * cer}, "val_best": {}, "best_epoch": 3}
+    (path / "final.json").write_text(json.dumps(final))
+    (path / "metrics.jsonl").write_text(json.dumps({"val_cer": cer, "samples_per_s": 5.0}) + "\n")
+    return path
+
+
+def test_arctic_row_started_from_a_speech_run_carries_that_pretraining(tmp_path):
+    from benchmarks.results_md import arctic_section
+    from benchmarks.speech_arctic import main
+
+    pre = _run_folder(tmp_path / "tts-pre", data="tts-sentences", cer=0.1, seconds=1500.0)
+    tuned = _run_folder(tmp_path / "tuned", data="arctic", init=str(pre / "checkpoints" / "best.pt"))
+    scratch = _run_folder(tmp_path / "scratch", data="arctic", cer=0.4)
+    out = tmp_path / "arctic.json"
+    assert main(["--run", f"tuned={tuned}", "--run", f"scratch={scratch}", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert (
+        rows[0]["pretraining"]["data"] == "tts-sentences" and rows[0]["pretraining"]["train_minutes"] == 25.0
+    )
+    assert "pretraining" not in rows[1]
+    text = "\n".join(arctic_section(json.loads(out.read_text())))
+    assert "| tuned | 0 | tts-pre | 30.0% | 60.0% |" in text and "| 10.0 + 25.0 pretraining |" in text
+    assert (
+        "tuned, its pretraining (tts-sentences, 3 epochs, 25.0 min, test CER 10.0% on its own data)" in text
+    )
