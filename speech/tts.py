@@ -110,37 +110,30 @@ def synthesize(spec: Spec, *, sample_rate: int) -> Tensor:
     return wave
 
 
+def varied_spec(text: str, rng: random.Random, *, rates: tuple[int, int], snrs: tuple[float, float]) -> Spec:
+    """``text`` in a voice variant, rate, pitch and noise level drawn from ``rng`` (in that order)."""
+    return Spec(
+        text,
+        voice=f"{rng.choice(VOICES)}+{rng.choice(VARIANTS)}",
+        rate=rng.randint(*rates),
+        pitch=rng.randint(25, 80),
+        snr_db=rng.uniform(*snrs),
+        noise_seed=rng.randrange(2**31),
+    )
+
+
 def digit_string_specs(count: int, *, seed: int, max_digits: int = 7) -> list[Spec]:
     """``count`` random digit strings of 1..max_digits words with varied voice, rate, pitch, noise."""
     rng = random.Random(seed)
     specs = []
     for _ in range(count):
         text = " ".join(DIGITS[rng.randrange(10)] for _ in range(rng.randint(1, max_digits)))
-        specs.append(
-            Spec(
-                text,
-                voice=f"{rng.choice(VOICES)}+{rng.choice(VARIANTS)}",
-                rate=rng.randint(130, 240),
-                pitch=rng.randint(25, 80),
-                snr_db=rng.uniform(15.0, 40.0),
-                noise_seed=rng.randrange(2**31),
-            )
-        )
+        specs.append(varied_spec(text, rng, rates=(130, 240), snrs=(15.0, 40.0)))
     return specs
 
 
 def sentence_specs(sentences: list[str], *, seed: int) -> list[Spec]:
-    """One Spec per sentence with a voice, rate and pitch drawn from ``seed`` (the digit ranges,
-    slowed a little: whole sentences at 240 words a minute blur even for eSpeak)."""
+    """One Spec per sentence, varied as digit strings are but slower and less noisy (whole sentences
+    at 240 words a minute blur even for eSpeak)."""
     rng = random.Random(seed)
-    return [
-        Spec(
-            text,
-            voice=f"{rng.choice(VOICES)}+{rng.choice(VARIANTS)}",
-            rate=rng.randint(130, 210),
-            pitch=rng.randint(25, 80),
-            snr_db=rng.uniform(20.0, 45.0),
-            noise_seed=rng.randrange(2**31),
-        )
-        for text in sentences
-    ]
+    return [varied_spec(text, rng, rates=(130, 210), snrs=(20.0, 45.0)) for text in sentences]

@@ -49,7 +49,9 @@ def test_other_units_keep_the_fresh_output_layer(tmp_path):
     loaded = init_backbone_from(target, path, prefixes=lambda d, m: transferred_prefixes(meta, d, m))
     assert {name.split(".")[0] for name in loaded} == {"frontend", "backbone"}
     assert torch.equal(target.head.weight, head_before)
-    assert torch.equal(target.frontend.state_dict()["convs.0.weight"], source.frontend.state_dict()["convs.0.weight"])
+    assert torch.equal(
+        target.frontend.state_dict()["convs.0.weight"], source.frontend.state_dict()["convs.0.weight"]
+    )
 
 
 def test_another_domain_brings_only_the_backbone():

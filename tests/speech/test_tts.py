@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from speech.tts import Spec, digit_string_specs, synthesize
+from speech.tts import Spec, digit_string_specs, sentence_specs, synthesize
 
 
 def test_synthesised_audio_has_expected_rate_and_length():
@@ -33,3 +33,12 @@ def test_digit_string_specs_are_seeded_and_varied():
     assert a == b and a != digit_string_specs(40, seed=6)
     assert all(1 <= len(s.text.split()) <= 7 for s in a)
     assert len({s.voice for s in a}) > 5 and len({s.rate for s in a}) > 10
+
+
+def test_sentence_specs_keep_each_sentence_and_vary_the_voice_within_slower_rates():
+    sentences = [f"sentence number {i} is here" for i in range(40)]
+    specs = sentence_specs(sentences, seed=2)
+    assert specs == sentence_specs(sentences, seed=2) and specs != sentence_specs(sentences, seed=3)
+    assert [s.text for s in specs] == sentences
+    assert all(130 <= s.rate <= 210 and 20.0 <= s.snr_db <= 45.0 for s in specs)
+    assert len({s.voice for s in specs}) > 5
