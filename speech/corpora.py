@@ -11,32 +11,17 @@ import csv
 import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import Tensor
 
-from core.engine.domain import data_root
 from core.errors import DataError
 from speech.audio import load_audio
+from speech.clips import Clip, Splits, file_clip, speech_dir  # noqa: F401  (Clip: re-exported)
+from speech.tts_corpora import tts_digits, tts_sentences
 
 NAMED = ("arctic", "fsdd", "fsdd-strings", "yesno", "librispeech", "tts-digits", "tts-sentences")
-Splits = dict[str, list["Clip"]]
-
-
-@dataclass
-class Clip:
-    key: str
-    text: str
-    make: Callable[[], Tensor]  # () -> (N,) float32 at the dataset's rate
-
-
-def file_clip(path: Path, text: str, *, sample_rate: int, max_seconds: float) -> Clip:
-    stat = path.stat() if path.exists() else None
-    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(path)
-    return Clip(key, text, lambda: load_audio(path, sample_rate=sample_rate, max_seconds=max_seconds))
 
 
 def _read_table(path: Path) -> list[dict]:
@@ -50,16 +35,9 @@ def _read_table(path: Path) -> list[dict]:
         raise DataError(f"{path}: cannot read manifest ({exc})") from None
 
 
-def _speech_dir(name: str) -> Path:
-    folder = data_root() / "speech" / name
-    if not folder.is_dir():
-        raise DataError(f"dataset folder {folder} not found (set RNNSUITE_DATA to the data root)")
-    return folder
-
-
 def fsdd(*, sample_rate: int, max_seconds: float, **_) -> Splits:
     """Single digits, official split: takes 0-4 test, 5-9 validation, 10-49 train."""
-    root = _speech_dir("fsdd")
+    root = speech_dir("fsdd")
     splits: Splits = {"train": [], "val": [], "test": []}
     for row in _fsdd_rows(root):
         take = int(row["index"])
@@ -80,7 +58,7 @@ def _fsdd_rows(root: Path) -> list[dict]:
 
 def fsdd_strings(*, sample_rate: int, max_seconds: float, num_utts: int, seed: int, **_) -> Splits:
     """1-7 takes of one speaker joined by 50-300 ms pauses; each split uses only its own takes."""
-    root = _speech_dir("fsdd")
+    root = speech_dir("fsdd")
     pools: dict[str, dict[str, list[dict]]] = {s: defaultdict(list) for s in ("train", "val", "test")}
     for row in _fsdd_rows(root):
         take = int(row["index"])
@@ -132,7 +110,7 @@ def yesno(*, sample_rate: int, max_seconds: float, **_) -> Splits:
     That is the split behind the published ~0% WER, so figures compare like with like.
     With only 30 training files there is no separate validation set: val is the train split.
     """
-    root = _speech_dir("yesno")
+    root = speech_dir("yesno")
     rows = sorted(_read_table_plain(root / "transcripts.tsv"), key=lambda row: Path(row[0]).name)
     clips = [
         file_clip(root / path, words, sample_rate=sample_rate, max_seconds=max_seconds)
@@ -152,7 +130,7 @@ def _read_table_plain(path: Path) -> list[tuple[str, str]]:
 
 def librispeech(*, sample_rate: int, max_seconds: float, path: Path | None = None, **_) -> Splits:
     """``ROOT/{train-*,dev-*,test-*}/SPEAKER/CHAPTER/*.flac`` with ``*.trans.txt`` transcripts."""
-    root = Path(path) if path else _speech_dir("librispeech")
+    root = Path(path) if path else speech_dir("librispeech")
     splits: Splits = {"train": [], "val": [], "test": []}
     prefixes = {"train": "train", "dev": "val", "test": "test"}
     for part in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -225,67 +203,9 @@ def _manifest_row(row: object, number: int, path: Path) -> tuple[Path, str, str 
     return Path(row["path"]), text, split, seconds
 
 
-def tts_digits(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:
-    """Digit strings synthesised by eSpeak NG; each split drawn from its own seed."""
-    from speech.tts import digit_string_specs, synthesize
-
-    counts = {"train": num_utts, "val": max(num_utts // 10, 50), "test": max(num_utts // 6, 100)}
-    splits: Splits = {}
-    for i, (split, count) in enumerate(counts.items()):
-        specs = digit_string_specs(count, seed=seed * 1000 + 7 + i)
-        splits[split] = [
-            Clip(f"tts:{s}:{sample_rate}", s.text, lambda s=s: synthesize(s, sample_rate=sample_rate))
-            for s in specs
-        ]
-    return splits
-
-
-def tts_sentences(*, sample_rate: int, num_utts: int, seed: int, **_) -> Splits:
-    """Sentences of unlabelled IMDB reviews read by eSpeak NG: many voices of general English text for
-    pretraining an acoustic model (then ``--init-backbone`` on real speech). Sentences of 4-20 words,
-    normalised as every transcript is; any equal to an arctic-cathy validation or test transcript
-    is left out. Each split gets its own sentences (val and test 1/20 of train, at least 50)."""
-    from speech.lm import arctic_texts, review_sentences
-    from speech.tts import sentence_specs, synthesize
-
-    counts = {"train": num_utts, "val": max(num_utts // 20, 50), "test": max(num_utts // 20, 50)}
-    held_out = arctic_texts(_speech_dir("arctic-cathy") / "manifest.tsv")[1]
-    sentences = _distinct_sentences(
-        review_sentences(data_root() / "sentiment/imdb/aclImdb.tar.xz", limit=10**6),
-        sum(counts.values()),
-        excluded=held_out,
-    )
-    if len(sentences) < sum(counts.values()):
-        raise DataError(
-            f"tts-sentences: only {len(sentences)} usable review sentences for --num-utts {num_utts}"
-        )
-    random.Random(seed).shuffle(sentences)
-    splits: Splits = {}
-    start = 0
-    for i, (split, count) in enumerate(counts.items()):
-        specs = sentence_specs(sentences[start : start + count], seed=seed * 1000 + 11 + i)
-        start += count
-        splits[split] = [
-            Clip(f"tts:{s}:{sample_rate}", s.text, lambda s=s: synthesize(s, sample_rate=sample_rate))
-            for s in specs
-        ]
-    return splits
-
-
-def _distinct_sentences(sentences, count: int, *, excluded: set[str]) -> list[str]:
-    """The first ``count`` distinct sentences of 4-20 words not in ``excluded``."""
-    kept: dict[str, None] = {}
-    for sentence in sentences:
-        if 4 <= len(sentence.split()) <= 20 and sentence not in excluded:
-            kept[sentence] = None
-            if len(kept) >= count:
-                break
-    return list(kept)
-
-
 def arctic(**options) -> Splits:
     """CMU ARCTIC prompts read by one speaker (arctic-cathy): its manifest, split by prompt."""
-    return manifest(path=_speech_dir("arctic-cathy") / "manifest.tsv", **options)
+    return manifest(path=speech_dir("arctic-cathy") / "manifest.tsv", **options)
 
 
 LISTERS = {
