@@ -16,6 +16,7 @@ import itertools
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -119,24 +120,10 @@ def evaluate(
     }
     lexicon_only = one_at_a_time(BeamDecoder(vocab, beam_size=beam, lexicon=lexicon))
     result["lexicon_beam"] = {split: score(lexicon_only, data[split]) for split in data}
-    tuning = []
-    for weight, word_score in itertools.product(weights, word_scores):
-        decoder = BeamDecoder(
-            vocab, beam_size=beam, lexicon=lexicon, lm=str(lm), lm_weight=weight, word_score=word_score
-        )
-        tuning.append(
-            {"lm_weight": weight, "word_score": word_score, **score(one_at_a_time(decoder), data["val"])}
-        )
-        print(f"val lm_weight={weight} word_score={word_score}: wer={tuning[-1]['wer']:.4f}", file=sys.stderr)
+    lm_beam = partial(BeamDecoder, vocab, beam_size=beam, lexicon=lexicon, lm=str(lm))
+    tuning = tune_on_val(lm_beam, data["val"], weights=weights, word_scores=word_scores)
     chosen = min(tuning, key=lambda row: (row["wer"], row["cer"]))
-    decoder = BeamDecoder(
-        vocab,
-        beam_size=beam,
-        lexicon=lexicon,
-        lm=str(lm),
-        lm_weight=chosen["lm_weight"],
-        word_score=chosen["word_score"],
-    )
+    decoder = lm_beam(lm_weight=chosen["lm_weight"], word_score=chosen["word_score"])
     result["lm_beam"] = {
         "lm_weight": chosen["lm_weight"],
         "word_score": chosen["word_score"],
@@ -145,6 +132,16 @@ def evaluate(
     }
     result["tuning_on_val"] = tuning
     return result
+
+
+def tune_on_val(lm_beam, val, *, weights: list[float], word_scores: list[float]) -> list[dict]:
+    """Validation scores of the LM beam at every (LM weight, word score) of the grid."""
+    tuning = []
+    for weight, word_score in itertools.product(weights, word_scores):
+        decoder = lm_beam(lm_weight=weight, word_score=word_score)
+        tuning.append({"lm_weight": weight, "word_score": word_score, **score(one_at_a_time(decoder), val)})
+        print(f"val lm_weight={weight} word_score={word_score}: wer={tuning[-1]['wer']:.4f}", file=sys.stderr)
+    return tuning
 
 
 def main(argv: list[str] | None = None) -> int:
