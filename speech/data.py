@@ -162,6 +162,7 @@ def build_data(cfg) -> DataBundle:
     chosen = chosen_clips(cfg, settings["sample_rate"])
     report = {"normalizer": {s: normalizer_report([c.text for c in chosen[s]]) for s in chosen}}
     chosen["train"] = speed_perturbed(chosen["train"], cfg.speed_perturb, sample_rate=settings["sample_rate"])
+    chosen["train"] += mixed_in_clips(cfg, settings["sample_rate"])
     feats = split_features(cfg, chosen, logmel_from(settings))
     vocab = Vocab.build(feats["train"].texts, units=cfg.units)
     mean, std = feature_stats(feats["train"].features)
@@ -201,6 +202,21 @@ def chosen_clips(cfg, sample_rate: int) -> dict[str, list[Clip]]:
     chosen = {s: evenly_spread(splits[s], cfg.limit_eval) for s in ("val", "test")}
     chosen["train"] = _limit_train(splits["train"], cfg.limit_train, cfg.split_seed)
     return chosen
+
+
+def mixed_in_clips(cfg, sample_rate: int) -> list[Clip]:
+    """--mix-train: the first --mix-utts training clips of another corpus (all when 0), joined to this
+    run's training split after speed perturbation (synthetic voices vary their own rate)."""
+    if not cfg.mix_train:
+        return []
+    listed = list_corpus(
+        cfg.mix_train,
+        sample_rate=sample_rate,
+        max_seconds=cfg.max_seconds,
+        num_utts=max(cfg.num_utts, cfg.mix_utts),
+        seed=cfg.split_seed,
+    )["train"]
+    return listed[: cfg.mix_utts] if cfg.mix_utts else listed
 
 
 def split_features(cfg, chosen: dict[str, list[Clip]], logmel: LogMel) -> dict[str, Featurized]:

@@ -68,6 +68,11 @@ class SpeechConfig(RunConfig):
     speed_perturb: float = 0.0
     """Speed perturbation: add copies of every training recording resampled to speed 1 - s and 1 + s
     (features cached; an epoch covers all copies); 0 = off."""
+    mix_train: Optional[str] = None
+    """Another corpus (a --data value) whose training utterances join this one's every epoch, e.g.
+    tts-sentences: synthetic speech beside the real; its validation and test splits are not used."""
+    mix_utts: int = 0
+    """--mix-train: how many of its training utterances, from the start of its listing (0 = all)."""
     frontend: Literal["conv1d", "conv2d"] = "conv1d"
     """Subsampling front-end: conv1d (stride-2 Conv1d over mel channels) or conv2d (stride-2 Conv2d over
     time x mel with 32 maps, then a linear layer, as ESPnet's Conv2dSubsampling)."""
@@ -83,7 +88,7 @@ class SpeechConfig(RunConfig):
         self.require_at_most(192_000, "sample_rate")
         self.require_at_most(MAX_HIDDEN, "conv_channels")
         self.require_non_negative(
-            "sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine"
+            "sample_rate", "max_seconds", "freq_mask", "time_mask", "num_masks", "recombine", "mix_utts"
         )
         if not 0.0 <= self.time_stretch < 1.0:
             raise ConfigError(f"--time-stretch must be in [0, 1), got {self.time_stretch}")

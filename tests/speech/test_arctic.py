@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
+from speech_files import tone_manifest
 
 from core.engine.run import train_main
 from core.nn.backbone import build_backbone
@@ -31,22 +30,10 @@ def test_arctic_flac_loads_at_16k_with_its_manifest_duration(data_dir):
     assert 0 < float(wave.abs().max()) <= 1.0
 
 
-def _tone_manifest(tmp_path, rows: list[tuple[str, str]]):
-    lines = ["path\ttranscript\tsplit"]
-    for i, (text, split) in enumerate(rows):
-        rng = np.random.default_rng(i)
-        wave = 0.1 * np.sin(np.arange(12000) * (0.05 + 0.01 * i)) + 0.01 * rng.standard_normal(12000)
-        sf.write(tmp_path / f"u{i}.flac", wave.astype(np.float32), 16000)
-        lines.append(f"u{i}.flac\t{text}\t{split}")
-    manifest = tmp_path / "m.tsv"
-    manifest.write_text("\n".join(lines) + "\n")
-    return manifest
-
-
 @pytest.mark.slow
 def test_held_out_utterances_with_unseen_characters_are_scored_as_errors(tmp_path, isolated_cache):
     rows = [("a bad cab", "train")] * 6 + [("a cab", "val"), ("Zebra-cab!", "test"), ("bad", "test")]
-    manifest = _tone_manifest(tmp_path, rows)
+    manifest = tone_manifest(tmp_path, rows)
     out = tmp_path / "run"
     argv = [
         "--data",

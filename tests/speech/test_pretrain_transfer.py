@@ -78,3 +78,23 @@ def test_tts_sentences_are_seeded_disjoint_and_never_a_held_out_arctic_prompt(da
     assert not held_out & set(everything)
     wave = splits["test"][0].make()
     assert wave.dtype == torch.float32 and wave.numel() > 16000 * 0.2 * len(texts["test"][0].split())
+
+
+def test_mix_train_adds_the_first_utterances_of_another_corpus_after_speed_perturbation(
+    tmp_path, isolated_cache
+):
+    from speech_files import tone_manifest
+
+    from speech.data import build_data
+
+    (tmp_path / "own").mkdir()
+    (tmp_path / "other").mkdir()
+    own = tone_manifest(tmp_path / "own", [("a cab", "train")] * 3 + [("a cab", "val"), ("cab", "test")])
+    other = tone_manifest(tmp_path / "other", [("bad", "train")] * 4 + [("x", "val"), ("y", "test")])
+    flags = dict(data=str(own), n_mels=20, progress=False, num_workers=0, speed_perturb=0.1)
+    plain = build_data(SpeechConfig(**flags))
+    mixed = build_data(SpeechConfig(**flags, mix_train=str(other), mix_utts=2))
+    assert plain.meta["sizes"]["train"] == 3 * 3  # three recordings at speeds 0.9, 1.0, 1.1
+    assert mixed.meta["sizes"]["train"] == 3 * 3 + 2  # two of the other corpus, not perturbed
+    assert mixed.meta["sizes"]["test"] == plain.meta["sizes"]["test"] == 1  # its val/test unused
+    assert "d" in mixed.meta["vocab"]["tokens"] and "d" not in plain.meta["vocab"]["tokens"]
