@@ -97,6 +97,21 @@ def collect(log: Path, runs: Path) -> dict:
     return tasks
 
 
+def ensemble_row(path: Path) -> dict:
+    """An ``rnnsuite eval`` JSON over several checkpoints: its members, items scored and accuracy."""
+    result = json.loads(path.read_text())
+    return {
+        "accuracy": result["metrics"]["accuracy"],
+        "members": result["checkpoints"],
+        "items": result["items"],
+        "split": result["split"],
+        "command": "rnnsuite eval "
+        + " ".join(f"--checkpoint {c}" for c in result["checkpoints"])
+        + f" --split {result['split']}",
+        "source": str(path),
+    }
+
+
 def earlier_mr_rows(path: Path = RESULTS.parent / "nlp.json") -> dict:
     """MR baselines and the from-scratch BiLSTM measured by ``benchmarks.nlp`` on the same 10 folds
     (same rows, same ``--split-seed 0``), so they are not re-run here."""
@@ -160,6 +175,15 @@ def markdown(tasks: dict) -> str:
                 f"| {LABELS.get(task, task)} | {MODELS.get(group, group)} | {stats['median']:.1%} ({spread_text}) | "
                 f"{statistics.fmean(row['minutes'] for row in runs):.1f} | {base.get('tfidf', '-')} | "
                 f"{base.get('nbsvm', '-')} | {entry['target']:.1%} |"
+            )
+        ensemble = entry.get("ensemble")
+        if ensemble:
+            groups = {re.sub(rf"^nlp-{task}-|-s\d+$", "", Path(m).parts[-3]) for m in ensemble["members"]}
+            kinds = ", ".join(MODELS.get(g, g) for g in sorted(groups))
+            lines.append(
+                f"| {LABELS.get(task, task)} | ensemble of {len(ensemble['members'])} seeds ({kinds}; mean "
+                f"probabilities, `rnnsuite eval`) | {ensemble['accuracy']:.1%} | - | "
+                f"{base.get('tfidf', '-')} | {base.get('nbsvm', '-')} | {entry['target']:.1%} |"
             )
     lines += [
         "",
@@ -233,8 +257,14 @@ def main() -> None:
     parser.add_argument(
         "--markdown", type=Path, help="also write the table into this file (e.g. docs/RESULTS.md)"
     )
+    parser.add_argument(
+        "--ensemble", action="append", default=[], help="TASK=an rnnsuite eval JSON of several checkpoints"
+    )
     args = parser.parse_args()
     tasks = collect(args.log, args.runs)
+    for item in args.ensemble:
+        task, _, path = item.partition("=")
+        tasks[task]["ensemble"] = ensemble_row(Path(path))
     if "mr" in tasks:
         earlier = earlier_mr_rows()
         tasks["mr"]["baselines"].update({k: v for k, v in earlier.items() if k in ("tfidf", "nbsvm")})

@@ -38,3 +38,27 @@ def test_collect_groups_seeds_and_baselines(tmp_path):
         and "kept" in text
         and "| 83.0% | 87.5% |" in text
     )
+
+
+def test_an_ensemble_eval_becomes_its_own_row(tmp_path):
+    from benchmarks.nlp_vectors import ensemble_row
+
+    log = tmp_path / "exp.log"
+    log.write_text(
+        "".join(f"=== 10:00:0{i} imdb-glove-s{i}: python -m nlp.train --seed {i}\n" for i in range(2))
+    )
+    for i, accuracy in enumerate((0.89, 0.88)):
+        finished(tmp_path / f"nlp-imdb-glove-s{i}", accuracy)
+    members = [str(tmp_path / f"nlp-imdb-glove-s{i}" / "checkpoints" / "best.pt") for i in range(2)]
+    evaluated = tmp_path / "ens.json"
+    evaluated.write_text(
+        json.dumps({"checkpoints": members, "items": 24996, "split": "test", "metrics": {"accuracy": 0.9012}})
+    )
+    tasks = collect(log, tmp_path)
+    tasks["imdb"]["ensemble"] = ensemble_row(evaluated)
+    assert tasks["imdb"]["ensemble"]["command"].startswith(f"rnnsuite eval --checkpoint {members[0]}")
+    text = markdown(tasks)
+    assert (
+        "| IMDB | ensemble of 2 seeds (BiLSTM-150, GloVe-50d (static + trained); mean probabilities" in text
+    )
+    assert "| 90.1% | - |" in text
