@@ -58,6 +58,10 @@ class RunConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 1e-2
+    backbone_lr_scale: float = 1.0
+    """Learning-rate multiplier of the backbone's parameters (``backbone.*``): below 1 a backbone from
+    --init-backbone moves slower than the new layers around it (ULMFiT's discriminative fine-tuning,
+    Howard & Ruder 2018)."""
     clip_norm: float = 1.0
     """Gradient-norm clipping threshold (0 disables)."""
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
@@ -145,7 +149,7 @@ class RunConfig:
         """Raise ConfigError naming the first bad field. Domains extend it (call super first)."""
         _check_cell(self.cell)
         _check_cell_options(self.cell, self.cell_options)
-        self.require_positive("hidden", "layers", "batch_size", "max_bad_steps")
+        self.require_positive("hidden", "layers", "batch_size", "max_bad_steps", "backbone_lr_scale")
         self.require_non_negative(
             "epochs",
             "weight_decay",

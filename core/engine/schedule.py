@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import nn
 
 
-def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; biases, norms and other 1-D parameters are not decayed (decay would only shrink them)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
+def build_optimizer(
+    model: nn.Module, *, lr: float, weight_decay: float, lr_scales: Optional[dict[str, float]] = None
+) -> torch.optim.AdamW:
+    """AdamW; biases, norms and other 1-D parameters are not decayed (decay would only shrink them).
+
+    ``lr_scales`` maps a parameter-name prefix to an LR multiplier (``{"backbone.": 0.3}``); each
+    (decay, multiplier) pair is one group, in a fixed order so a resumed optimizer lines up.
+    """
+    scales = {prefix: s for prefix, s in (lr_scales or {}).items() if s != 1.0}
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        scale = next((s for prefix, s in scales.items() if name.startswith(prefix)), 1.0)
+        groups.setdefault((param.dim() >= 2, scale), []).append(param)
+    order = sorted(groups, key=lambda key: (not key[0], key[1] != 1.0, key[1]))
+    return torch.optim.AdamW(
+        [
+            {"params": groups[key], "weight_decay": weight_decay if key[0] else 0.0, "lr": lr * key[1]}
+            for key in order
+        ],
+        lr=lr,
+    )
 
 
 class LRSchedule:

@@ -64,7 +64,12 @@ class Trainer:
         self._deadline, self._agreed_signal, self._agreed_late = math.inf, 0, False
         self.train_loader, self.val_loader = train_loader, val_loader
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.optimizer = build_optimizer(self.model, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = build_optimizer(
+            self.model,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            lr_scales={"backbone.": getattr(cfg, "backbone_lr_scale", 1.0)},
+        )
         self.schedule = LRSchedule(
             self.optimizer,
             kind=cfg.schedule,

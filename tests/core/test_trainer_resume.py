@@ -94,3 +94,12 @@ def test_sigkill_mid_epoch_then_resume_finishes_identically(straight, tmp_path):
     assert not list(last.parent.glob("*.tmp"))
     for checkpoint in last.parent.glob("*.pt"):  # every checkpoint the two processes wrote loads whole
         assert load_checkpoint(checkpoint, domain="toy")["epoch"] >= 1
+
+
+def test_resume_is_exact_with_a_slower_backbone(tmp_path):
+    flags = [*RUN, "--backbone-lr-scale", "0.25"]
+    straight_run, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+    assert train_main(DOMAIN, [*flags, "--out", straight_run]) == 0
+    assert train_main(DOMAIN, [*flags, "--out", resumed, "--signal-at", "val:0"]) == 128 + signal.SIGTERM
+    assert train_main(DOMAIN, ["--out", resumed, "--resume", "--signal-at", "", "--no-progress"]) == 0
+    assert_same_run(tmp_path / "straight", tmp_path / "resumed")
