@@ -148,6 +148,7 @@ MODELS = {
     "glove5ep": "the same, 5 epochs",
     "novec": "the same, random 100-d embeddings (no vectors)",
     "lm": "the same, embedding + backbone from the IMDB language model",
+    "lmslow": "the same, LM-initialised, backbone at 0.3x the learning rate",
 }
 
 
