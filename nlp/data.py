@@ -193,18 +193,23 @@ def pretrained_text_parts(cfg) -> tuple[Vocab, Tensor] | None:
     return parts
 
 
-def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
-    """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings.
-
-    ``resumed_meta`` (given by the engine on --resume) is the meta of the run being continued.
-    """
-    parts = split_rows(read_source(cfg), cfg)
+def limited_parts(parts: dict[str, list], cfg) -> dict[str, list]:
+    """--limit-train (a seeded sample stratified by label) and --limit-eval (the first rows)."""
     if cfg.limit_train:
         parts["train"] = [
             parts["train"][i] for i in splits.limit(_labels(parts["train"]), cfg.limit_train, cfg.split_seed)
         ]
     if cfg.limit_eval:
         parts["val"], parts["test"] = parts["val"][: cfg.limit_eval], parts["test"][: cfg.limit_eval]
+    return parts
+
+
+def build_data(cfg, resumed_meta: dict | None = None) -> DataBundle:
+    """DataBundle for ``cfg.data``; ``meta`` holds the vocabulary, classes and tokeniser settings.
+
+    ``resumed_meta`` (given by the engine on --resume) is the meta of the run being continued.
+    """
+    parts = limited_parts(split_rows(read_source(cfg), cfg), cfg)
     counts = Counter(token for text, _ in parts["train"] for token in tokenize(text, cfg.level))
     pretrained = pretrained_text_parts(cfg)
     vocab = pretrained[0] if pretrained else build_vocab(cfg, counts)
