@@ -13,7 +13,7 @@ from core.engine.splits import limit as seeded_sample
 from core.errors import CheckpointError, DataError
 from core.nn.sampler import BucketBatchSampler
 from core.nn.sequence import SequenceBatch, pad_sequences
-from speech.corpora import Clip, list_corpus
+from speech.corpora import NAMED, Clip, list_corpus
 from speech.feature_cache import Featurized, featurize, log
 from speech.features import LogMel, SpecAugment, feature_stats
 from speech.model import ctc_min_frames, output_lengths
@@ -188,13 +188,7 @@ def build_data(cfg) -> DataBundle:
 def chosen_clips(cfg, sample_rate: int) -> dict[str, list[Clip]]:
     """The clips of each split this run uses: the listing (plus spliced ones with --recombine), cut
     by --limit-train (a seeded stratified sample) and --limit-eval (spread over the listing)."""
-    splits = list_corpus(
-        cfg.data,
-        sample_rate=sample_rate,
-        max_seconds=cfg.max_seconds,
-        num_utts=cfg.num_utts,
-        seed=cfg.split_seed,
-    )
+    splits = _listing(cfg, cfg.data, sample_rate, num_utts=cfg.num_utts)
     if cfg.recombine:
         splits["train"] = splits["train"] + recombine(
             splits["train"], count=cfg.recombine, seed=cfg.split_seed, sample_rate=sample_rate
@@ -204,28 +198,24 @@ def chosen_clips(cfg, sample_rate: int) -> dict[str, list[Clip]]:
     return chosen
 
 
+def _listing(cfg, data: str, sample_rate: int, *, num_utts: int) -> dict[str, list[Clip]]:
+    return list_corpus(
+        data, sample_rate=sample_rate, max_seconds=cfg.max_seconds, num_utts=num_utts, seed=cfg.split_seed
+    )
+
+
 def mixed_in_clips(cfg, sample_rate: int) -> list[Clip]:
     """--mix-train: the first --mix-utts training clips of another corpus (all when 0), joined to this
     run's training split after speed perturbation (synthetic voices vary their own rate)."""
     if not cfg.mix_train:
         return []
-    listed = list_corpus(
-        cfg.mix_train,
-        sample_rate=sample_rate,
-        max_seconds=cfg.max_seconds,
-        num_utts=max(cfg.num_utts, cfg.mix_utts),
-        seed=cfg.split_seed,
-    )["train"]
+    listed = _listing(cfg, cfg.mix_train, sample_rate, num_utts=max(cfg.num_utts, cfg.mix_utts))["train"]
     return listed[: cfg.mix_utts] if cfg.mix_utts else listed
 
 
 def split_features(cfg, chosen: dict[str, list[Clip]], logmel: LogMel) -> dict[str, Featurized]:
     """Cached float16 log-mels and raw transcripts per split (utterance mean removed with --cmn)."""
-    name = (
-        cfg.data
-        if cfg.data in NATIVE_RATE or cfg.data in ("librispeech", "arctic", "tts-sentences")
-        else "custom"
-    )
+    name = cfg.data if cfg.data in NAMED else "custom"
     feats = {
         s: featurize(chosen[s], logmel, name=f"{name}-{s}", progress=cfg.progress)
         for s in ("train", "val", "test")

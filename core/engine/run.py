@@ -135,10 +135,10 @@ def _build_trainer(domain: Domain, cfg: RunConfig, data, *, device, out: Path, r
     seed_everything(cfg.seed)  # the model's init does not depend on what build_data drew
     model = domain.build_model(cfg, data.meta)
     if cfg.init_backbone and resume_state is None:
-        prefixes = ("backbone.",)
-        if domain.init_prefixes is not None:
-            prefixes = functools.partial(domain.init_prefixes, data.meta)
-        loaded = init_backbone_from(model, cfg.init_backbone, prefixes=prefixes)
+        chosen = (
+            {"prefixes": functools.partial(domain.init_prefixes, data.meta)} if domain.init_prefixes else {}
+        )
+        loaded = init_backbone_from(model, cfg.init_backbone, **chosen)  # default: the backbone only
         print(f"init-backbone: {len(loaded)} tensors from {cfg.init_backbone}", file=sys.stderr)
     trainer = Trainer(
         model=model,
